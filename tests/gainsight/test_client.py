@@ -1,0 +1,434 @@
+"""The Gainsight client against respx mocks of the documented API."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import polars as pl
+import pytest
+import respx
+
+from resources.gainsight import (
+    GainsightAuthError,
+    GainsightClient,
+    GainsightObjectNotFound,
+    GainsightRequestError,
+    GainsightResponseError,
+    GainsightRetriesExhausted,
+    RetryPolicy,
+)
+from resources.gainsight.rate_limit import RateLimiter
+
+BASE = "https://acme.gainsightcloud.com"
+KEY = "s3cr3t-access-key-0123456789"
+QUERY = f"{BASE}/v1/data/objects/query/activity_timeline"
+FIELDS = {"Gsid": "GSID", "Subject": "STRING", "LastModifiedDate": "DATETIME", "Score": "NUMBER"}
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+        self.slept: list[float] = []
+
+    def time(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def make_client(clock: FakeClock, *, page_size: int = 3, **retry: Any) -> GainsightClient:
+    policy = RetryPolicy(**{"max_retries": 3, "backoff_base": 0.5, **retry})
+    limiter = RateLimiter(90, 60.0, clock=clock.time, sleep=clock.sleep)
+    return GainsightClient(
+        base_url=BASE,
+        access_key=KEY,
+        page_size=page_size,
+        retry=policy,
+        limiter=limiter,
+        sleep=clock.sleep,
+        clock=clock.time,
+    )
+
+
+def ok(records: list[dict[str, Any]], *, shape: str = "records") -> httpx.Response:
+    data: Any = {"records": records} if shape == "records" else records
+    return httpx.Response(
+        200,
+        json={
+            "result": True,
+            "errorCode": None,
+            "errorDesc": None,
+            "requestId": "r-1",
+            "data": data,
+            "message": None,
+        },
+    )
+
+
+def rows(start: int, stop: int) -> list[dict[str, Any]]:
+    return [
+        {"Gsid": f"1P05{i:032d}", "Subject": f"s{i}", "LastModifiedDate": 1714557600000 + i}
+        for i in range(start, stop)
+    ]
+
+
+def collect(client: GainsightClient, **kwargs: Any) -> tuple[pl.DataFrame, Any]:
+    stream = client.query_pages(
+        "activity_timeline", list(FIELDS), field_types=FIELDS, **kwargs
+    )
+    pages = list(stream)
+    frame = pl.concat(pages) if pages else pl.DataFrame()
+    return frame, stream
+
+
+def bodies(route: respx.Route) -> list[dict[str, Any]]:
+    return [json.loads(call.request.content) for call in route.calls]
+
+
+@respx.mock
+def test_pages_until_a_short_page_with_stable_order_and_offsets(clock: FakeClock) -> None:
+    route = respx.post(QUERY).mock(side_effect=[ok(rows(0, 3)), ok(rows(3, 6)), ok(rows(6, 7))])
+    frame, stream = collect(make_client(clock))
+
+    assert frame.height == 7
+    assert frame["Subject"].to_list() == [f"s{i}" for i in range(7)]
+    sent = bodies(route)
+    assert [(b["limit"], b["offset"]) for b in sent] == [(3, 0), (3, 3), (3, 6)]
+    assert sent[0]["select"] == list(FIELDS)
+    assert sent[0]["orderBy"] == {"Gsid": "asc"}
+    assert stream.pages == 3
+    request = route.calls[0].request
+    assert request.headers["accesskey"] == KEY
+    assert request.headers["accept"] == "application/json"
+
+
+@respx.mock
+def test_exact_multiple_of_page_size_stops_on_the_empty_page(clock: FakeClock) -> None:
+    route = respx.post(QUERY).mock(side_effect=[ok(rows(0, 3)), ok(rows(3, 6)), ok([])])
+    frame, stream = collect(make_client(clock))
+
+    assert frame.height == 6
+    assert route.call_count == 3
+    assert stream.pages == 2
+
+
+@respx.mock
+def test_bare_data_list_envelope_is_accepted(clock: FakeClock) -> None:
+    respx.post(QUERY).mock(side_effect=[ok(rows(0, 2), shape="list")])
+    frame, _ = collect(make_client(clock))
+    assert frame["Gsid"].to_list() == [r["Gsid"] for r in rows(0, 2)]
+
+
+@respx.mock
+def test_epoch_and_iso_dates_become_the_same_utc_instant(clock: FakeClock) -> None:
+    instant = datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    respx.post(QUERY).mock(
+        side_effect=[
+            ok(
+                [
+                    {"Gsid": "a", "LastModifiedDate": 1714557600000},
+                    {"Gsid": "b", "LastModifiedDate": "2024-05-01T10:00:00.000Z"},
+                    {"Gsid": "c", "LastModifiedDate": "2024-05-01T12:00:00+02:00"},
+                    {"Gsid": "d", "LastModifiedDate": "2024-05-01T15:30:00.000+0530"},
+                    {"Gsid": "e", "LastModifiedDate": "2024-05-01 10:00:00"},
+                    {"Gsid": "f", "LastModifiedDate": None, "Score": "4.5"},
+                ]
+            )
+        ]
+    )
+    frame, _ = collect(make_client(clock, page_size=10))
+    assert frame.schema["LastModifiedDate"] == pl.Datetime("us", "UTC")
+    assert frame["LastModifiedDate"].to_list() == [instant] * 5 + [None]
+    assert frame["Score"].to_list() == [None] * 5 + [4.5]
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        pytest.param(ok([]), id="empty-records"),
+        pytest.param(
+            httpx.Response(
+                200,
+                json={
+                    "result": False,
+                    "errorCode": "GSOBJ_1XXX",
+                    "errorDesc": "No data found for given criteria",
+                    "requestId": "r",
+                    "data": None,
+                    "message": None,
+                },
+            ),
+            id="result-false-no-data",
+        ),
+        pytest.param(
+            httpx.Response(
+                400,
+                json={
+                    "result": False,
+                    "errorCode": "GSOBJ_1011",
+                    "errorDesc": "No entity matches the given criteria",
+                    "requestId": "r",
+                },
+            ),
+            id="http-400-no-entity",
+        ),
+    ],
+)
+@respx.mock
+def test_each_empty_result_form_means_no_rows(clock: FakeClock, response: httpx.Response) -> None:
+    route = respx.post(QUERY).mock(return_value=response)
+    frame, stream = collect(make_client(clock))
+    assert frame.height == 0
+    assert stream.pages == 0
+    assert route.call_count == 1
+
+
+@respx.mock
+def test_401_says_the_key_was_rejected_without_the_key(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    respx.post(QUERY).mock(
+        return_value=httpx.Response(
+            401,
+            json={
+                "result": False,
+                "errorCode": "GS_APIG_2401",
+                "errorDesc": "Unauthorized",
+                "requestId": "r",
+                "message": "Unauthorized",
+            },
+        )
+    )
+    with caplog.at_level(logging.DEBUG), pytest.raises(GainsightAuthError) as err:
+        collect(make_client(clock))
+    message = str(err.value)
+    assert "rejected the access key" in message
+    assert "expired or been rotated" in message
+    assert "GAINSIGHT_ACCESS_KEY" in message
+    assert "GS_APIG_2401" in message
+    assert KEY not in message and KEY not in repr(err.value)
+    assert KEY not in caplog.text
+
+
+@respx.mock
+def test_429_waits_for_the_next_window_then_goes_on(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    too_many = httpx.Response(
+        429,
+        json={"result": False, "errorCode": "GU_2400", "errorDesc": "Too many request"},
+    )
+    route = respx.post(QUERY).mock(side_effect=[too_many, ok(rows(0, 2))])
+    clock.now = 1_699_999_995.0  # 15 s into a minute window
+    with caplog.at_level(logging.WARNING):
+        frame, _ = collect(make_client(clock))
+    assert frame.height == 2
+    assert route.call_count == 2
+    assert sum(clock.slept) == pytest.approx(46.0)  # to the next minute, plus a 1 s margin
+    assert "rate limit" in caplog.text
+    assert KEY not in caplog.text
+
+
+@respx.mock
+def test_429_honours_retry_after(clock: FakeClock) -> None:
+    route = respx.post(QUERY).mock(
+        side_effect=[httpx.Response(429, headers={"Retry-After": "7"}), ok(rows(0, 1))]
+    )
+    frame, _ = collect(make_client(clock))
+    assert frame.height == 1
+    assert route.call_count == 2
+    assert sum(clock.slept) == pytest.approx(7.0)
+
+
+@respx.mock
+def test_5xx_timeouts_and_dropped_connections_are_retried(clock: FakeClock) -> None:
+    route = respx.post(QUERY).mock(
+        side_effect=[
+            httpx.Response(503, json={"result": False, "errorCode": "GU_1101"}),
+            httpx.ReadTimeout("slow"),
+            httpx.RemoteProtocolError("dropped"),
+            ok(rows(0, 2)),
+        ]
+    )
+    client = make_client(clock)
+    frame, _ = collect(client)
+    assert frame.height == 2
+    assert route.call_count == 4
+    assert client.stats.retries == 3
+    # exponential with jitter: each delay lies in [ceiling/2, ceiling], ceilings 0.5, 1, 2
+    for delay, ceiling in zip(clock.slept, [0.5, 1.0, 2.0], strict=True):
+        assert ceiling / 2 <= delay <= ceiling
+
+
+@respx.mock
+def test_retry_budget_exhausted_names_object_request_and_error_code(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    route = respx.post(QUERY).mock(
+        return_value=httpx.Response(
+            500,
+            json={"result": False, "errorCode": "GU_1101", "errorDesc": "Oops, something went wrong."},
+        )
+    )
+    with caplog.at_level(logging.DEBUG), pytest.raises(GainsightRetriesExhausted) as err:
+        collect(make_client(clock, max_retries=2))
+    message = str(err.value)
+    assert route.call_count == 3
+    assert "activity_timeline" in message
+    assert "POST /v1/data/objects/query/activity_timeline" in message
+    assert "GU_1101" in message and "Oops, something went wrong." in message
+    assert err.value.error_code == "GU_1101"
+    assert KEY not in message and KEY not in caplog.text
+
+
+@respx.mock
+def test_html_page_with_status_200_is_an_error_not_an_empty_result(clock: FakeClock) -> None:
+    respx.post(QUERY).mock(
+        return_value=httpx.Response(
+            200,
+            headers={"content-type": "text/html"},
+            text="<html><body>Something went wrong</body></html>",
+        )
+    )
+    with pytest.raises(GainsightResponseError) as err:
+        collect(make_client(clock))
+    assert "HTML page" in str(err.value)
+    assert "activity_timeline" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("payload", "problem"),
+    [
+        ({"result": True, "data": {"rows": []}}, "without a 'records' list"),
+        ({"result": True, "data": {"records": "nope"}}, "not a list"),
+        ({"result": True, "data": [1, 2]}, "not a JSON object"),
+        ({"result": False, "errorCode": "GSOBJ_1002", "errorDesc": "Invalid field"}, "GSOBJ_1002"),
+    ],
+)
+@respx.mock
+def test_malformed_envelopes_are_errors(clock: FakeClock, payload: dict, problem: str) -> None:
+    respx.post(QUERY).mock(return_value=httpx.Response(200, json=payload))
+    with pytest.raises(GainsightResponseError) as err:
+        collect(make_client(clock))
+    assert problem in str(err.value)
+    assert "activity_timeline" in str(err.value)
+
+
+@respx.mock
+def test_other_4xx_is_an_error_with_gainsights_words(clock: FakeClock) -> None:
+    respx.post(QUERY).mock(
+        return_value=httpx.Response(
+            400, json={"result": False, "errorCode": "GSOBJ_1002", "errorDesc": "Invalid field: X"}
+        )
+    )
+    with pytest.raises(GainsightRequestError) as err:
+        collect(make_client(clock))
+    assert "GSOBJ_1002: Invalid field: X" in str(err.value)
+
+
+@respx.mock
+def test_duplicates_across_pages_are_dropped_by_gsid(clock: FakeClock) -> None:
+    # the record s2 shifted across the page boundary and is served twice
+    respx.post(QUERY).mock(side_effect=[ok(rows(0, 3)), ok(rows(2, 5)), ok(rows(5, 6))])
+    frame, stream = collect(make_client(clock))
+    assert frame["Subject"].to_list() == [f"s{i}" for i in range(6)]
+    assert stream.duplicates == 1
+
+
+@respx.mock
+def test_max_records_truncates_and_says_so(clock: FakeClock) -> None:
+    route = respx.post(QUERY).mock(side_effect=[ok(rows(0, 3)), ok(rows(3, 5))])
+    frame, stream = collect(make_client(clock), max_records=4)
+    assert frame.height == 4
+    assert stream.truncated
+    assert [b["limit"] for b in bodies(route)] == [3, 2]
+
+
+@respx.mock
+def test_max_records_not_reached_is_not_truncated(clock: FakeClock) -> None:
+    respx.post(QUERY).mock(side_effect=[ok(rows(0, 3)), ok(rows(3, 4))])
+    frame, stream = collect(make_client(clock), max_records=10)
+    assert frame.height == 4
+    assert not stream.truncated
+
+
+@respx.mock
+def test_metadata_list_describe_and_validate(clock: FakeClock) -> None:
+    listing = respx.get(f"{BASE}/v1/meta/services/objects/list").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "result": True,
+                "data": [
+                    {"objectName": "company", "label": "Company", "objectType": "STANDARD"},
+                    {"objectName": "activity_timeline", "objectType": "STANDARD"},
+                ],
+            },
+        )
+    )
+    describe = respx.get(f"{BASE}/v1/meta/services/objects/Company/describe").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "result": True,
+                "data": [
+                    {
+                        "objectName": "company",
+                        "fields": [
+                            {"fieldName": "Gsid", "dataType": "GSID"},
+                            {"fieldName": "Arr", "dataType": "CURRENCY"},
+                        ],
+                    }
+                ],
+            },
+        )
+    )
+    client = make_client(clock)
+    assert client.validate_connection() == 2
+    first = client.describe("Company")
+    again = client.describe("company")
+    assert first is again  # cached for the life of the client
+    assert describe.call_count == 1
+    assert first.field_types() == {"Gsid": "GSID", "Arr": "CURRENCY"}
+    assert listing.call_count == 1
+
+
+@respx.mock
+def test_unknown_object_lists_close_matches(clock: FakeClock) -> None:
+    respx.get(f"{BASE}/v1/meta/services/objects/list").mock(
+        return_value=httpx.Response(
+            200, json={"result": True, "data": [{"objectName": "survey_response"}]}
+        )
+    )
+    respx.get(f"{BASE}/v1/meta/services/objects/survey_responses/describe").mock(
+        return_value=httpx.Response(
+            404,
+            json={
+                "result": False,
+                "title": "OBJECT_NOT_FOUND",
+                "detail": "Requested object not found.",
+                "errorDesc": "Requested object not found.",
+            },
+        )
+    )
+    with pytest.raises(GainsightObjectNotFound) as err:
+        make_client(clock).describe("survey_responses")
+    assert "no object 'survey_responses'" in str(err.value)
+    assert "survey_response" in str(err.value)
+
+
+def test_client_repr_hides_the_key() -> None:
+    client = GainsightClient(base_url=BASE, access_key=KEY)
+    assert KEY not in repr(client)
+    client.close()
