@@ -1,0 +1,85 @@
+"""Schedules at the seed's cadences, one per enabled object.
+
+Each tick asks for the last *closed* partition, a few minutes after its window closes so late
+writes in Gainsight are included. The survey schedule re-materializes the trailing
+``surveys.lookback_days`` window in one run. While the primary-CRM gate is closed a tick skips
+with the reason instead of launching a run that would fail.
+"""
+
+from datetime import datetime, timedelta
+
+from dagster import (
+    RunRequest,
+    ScheduleDefinition,
+    ScheduleEvaluationContext,
+    SkipReason,
+    schedule,
+)
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from gainsight_assets.gate import gate_status
+from gainsight_assets.objects import SyncObject
+from gainsight_assets.settings import Settings
+from resources.warehouse import WarehouseResource
+
+# Minutes after a window closes before its tick runs.
+CRON = {
+    "companies": "10 0 * * *",
+    "activities": "15 */4 * * *",
+    "surveys": "20 0 * * *",
+    "product_usage": "30 0 * * 1",
+}
+
+
+def last_closed_partition(obj: SyncObject, at: datetime) -> str | None:
+    partitions = obj.asset.partitions_def
+    window = partitions.get_last_partition_window(current_time=at)
+    return (
+        None
+        if window is None
+        else partitions.get_partition_key_for_timestamp(window.start.timestamp())
+    )
+
+
+def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
+    @schedule(
+        name=f"{obj.job_name}_schedule",
+        cron_schedule=CRON[obj.name],
+        execution_timezone="UTC",
+        job_name=obj.job_name,
+        description=f"Syncs the last closed {obj.cadence.replace('_', '-')} window of {obj.name}.",
+    )
+    def _schedule(context: ScheduleEvaluationContext, warehouse: WarehouseResource):
+        status = gate_status(warehouse, settings)
+        if not status.open:
+            return SkipReason(status.message)
+        at = context.scheduled_execution_time
+        last = last_closed_partition(obj, at)
+        if last is None:
+            return SkipReason(f"No closed {obj.name} partition before {at.isoformat()}.")
+        if obj.name != "surveys":
+            return RunRequest(run_key=last, partition_key=last)
+        first = _lookback_start(obj, last, settings.surveys.lookback_days)
+        return RunRequest(
+            run_key=f"{first}...{last}",
+            tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        )
+
+    return _schedule
+
+
+def _lookback_start(obj: SyncObject, last: str, days: int) -> str:
+    partitions = obj.asset.partitions_def
+    last_start = partitions.time_window_for_partition_key(last).start
+    wanted = last_start - timedelta(days=days - 1)
+    keys = partitions.get_partition_keys_in_time_window(
+        type(partitions.time_window_for_partition_key(last))(wanted, last_start + timedelta(days=1))
+    )
+    return keys[0] if keys else last
+
+
+def build_schedules(settings: Settings, objects: list[SyncObject]) -> list[ScheduleDefinition]:
+    return [build_schedule(settings, obj) for obj in objects]

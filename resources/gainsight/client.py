@@ -279,10 +279,20 @@ class GainsightClient:
         )
 
     def query_once(
-        self, object_name: str, body: dict[str, Any], *, select: Sequence[str]
+        self,
+        object_name: str,
+        body: dict[str, Any],
+        *,
+        select: Sequence[str],
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> list[dict[str, Any]]:
+        """One query call; ``timeout``/``max_retries`` override the client's for this call."""
         path = QUERY_PATH.format(object=object_name)
-        envelope = self._call("POST", path, object_name=object_name, kind="query", body=body)
+        envelope = self._call(
+            "POST", path, object_name=object_name, kind="query", body=body,
+            timeout=timeout, max_retries=max_retries,
+        )
         return self._read(lambda: query_records(envelope), object_name, path)
 
     # -- transport --------------------------------------------------------------------------
@@ -295,8 +305,12 @@ class GainsightClient:
         object_name: str | None,
         kind: str,
         body: dict[str, Any] | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
     ) -> Envelope:
         request = f"{method} {path}"
+        retries = self.retry.max_retries if max_retries is None else max_retries
+        extra = {} if timeout is None else {"timeout": timeout}
         failures = 0
         rate_waits = 0
         while True:
@@ -307,7 +321,7 @@ class GainsightClient:
             else:
                 self.stats.metadata_calls += 1
             try:
-                response = self._http.request(method, path, json=body)
+                response = self._http.request(method, path, json=body, **extra)
             except httpx.TimeoutException as exc:
                 problem = f"timed out ({type(exc).__name__})"
                 envelope = None
@@ -340,12 +354,12 @@ class GainsightClient:
                     return self._accept(response, envelope, object_name, request)
                 problem = f"answered HTTP {response.status_code}"
             failures += 1
-            if failures > self.retry.max_retries:
+            if failures > retries:
                 detail = f" ({envelope.explanation})" if envelope else ""
                 raise GainsightRetriesExhausted(
                     self._redact(
                         f"Gainsight {request} for object '{object_name or '-'}' {problem}{detail}"
-                        f" and still failed after {self.retry.max_retries} retries. Gainsight may"
+                        f" and still failed after {retries} retries. Gainsight may"
                         " be degraded; re-run later, or raise `max_retries`/`timeout_seconds`."
                     ),
                     object_name=object_name,
@@ -361,7 +375,7 @@ class GainsightClient:
                 request,
                 problem,
                 failures,
-                self.retry.max_retries,
+                retries,
                 wait,
             )
             self._sleep(wait)

@@ -1,0 +1,1 @@
+"""One module per Gainsight object, each a factory of its partitioned asset."""

@@ -1,0 +1,163 @@
+"""``gainsight/activities``: the activity timeline, every 4 hours, routed to activity types.
+
+Each entry's ``ReportingCategory`` maps to ``EMAIL`` / ``MEETING`` / ``TYPE_MANUAL`` through
+``activity.category_map`` (case-insensitively). An unmapped category becomes ``TYPE_MANUAL`` and is
+listed with its count in the materialization metadata, so the mapping can be extended.
+"""
+
+from collections.abc import Iterator
+
+import polars as pl
+from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
+
+from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.partitions import four_hourly
+from gainsight_assets.settings import Settings
+from gainsight_assets.sync import SyncRun, quality_check_specs, require_fields
+from resources.gainsight import GainsightResource, window_where
+from resources.warehouse import WarehouseResource
+
+KEY = gainsight_key("activities")
+OPTIONAL_FIELDS = ("Subject", "Notes", "ActivityDate", "TypeName")
+
+
+def route_categories(categories: pl.Expr, category_map: dict[str, str]) -> pl.Expr:
+    """ReportingCategory → activity type; unmapped (and missing) → TYPE_MANUAL."""
+    return (
+        categories.str.strip_chars()
+        .str.to_lowercase()
+        .replace_strict(category_map, default="TYPE_MANUAL", return_dtype=pl.String)
+    )
+
+
+def unmapped_categories(frame: pl.DataFrame, category_map: dict[str, str]) -> dict[str, int]:
+    counts = (
+        frame.select(pl.col("reporting_category").str.strip_chars())
+        .filter(
+            pl.col("reporting_category").is_not_null()
+            & ~pl.col("reporting_category").str.to_lowercase().is_in(list(category_map))
+        )
+        .group_by("reporting_category")
+        .len()
+        .sort("len", "reporting_category", descending=[True, False])
+    )
+    return dict(counts.iter_rows())
+
+
+def build_activities_asset(settings: Settings):
+    cfg = settings.activity
+
+    @asset(
+        key=KEY,
+        partitions_def=four_hourly(settings.start_date),
+        backfill_policy=BackfillPolicy.single_run(),
+        metadata={
+            "partition_expr": "modified_at",
+            "latest_by": {"key": ["activity_id"], "order": "modified_at"},
+        },
+        check_specs=quality_check_specs(KEY, "activity_id"),
+        description=(
+            f"Gainsight `{cfg.object}` entries modified in each 4-hour UTC window, resolved to"
+            " primary-CRM accounts and routed to activity types. Keeps every version; read"
+            " `gainsight.activities_latest` for one row per activity."
+        ),
+        **shared_asset_args(),
+    )
+    def activities(
+        context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
+    ) -> Iterator:
+        run = SyncRun(context, settings, gainsight, warehouse, cadence="four_hourly")
+        directory = run.directory(cfg.gsid_field_override)
+        description = gainsight.describe(cfg.object)
+        fields = require_fields(
+            description,
+            {
+                "Gsid": "Gsid",
+                "GsCompanyId": "GsCompanyId",
+                "ReportingCategory": "ReportingCategory",
+                "activity.date_field": cfg.date_field,
+            },
+        )
+        optional = {
+            name: found.field_name
+            for name in OPTIONAL_FIELDS
+            if (found := description.find(name)) is not None
+        }
+        date_field = fields["activity.date_field"]
+        start, end = run.window
+        stream = gainsight.query_pages(
+            cfg.object,
+            [*fields.values(), *optional.values()],
+            where=window_where(date_field, start, end),
+            order_by={date_field: "asc", fields["Gsid"]: "asc"},
+        )
+
+        def shape(page: pl.DataFrame) -> pl.DataFrame:
+            def text(name: str) -> pl.Expr:
+                return pl.col(optional[name]) if name in optional else pl.lit(None, pl.String)
+
+            shaped = page.select(
+                pl.col(fields["Gsid"]).alias("activity_id"),
+                pl.col(fields["GsCompanyId"]).alias("gs_company_id"),
+                route_categories(pl.col(fields["ReportingCategory"]), cfg.category_map).alias(
+                    "activity_type"
+                ),
+                pl.col(fields["ReportingCategory"]).alias("reporting_category"),
+                text("TypeName").alias("type_name"),
+                text("Subject").alias("subject"),
+                text("Notes").alias("notes"),
+                (
+                    pl.col(optional["ActivityDate"])
+                    if "ActivityDate" in optional
+                    else pl.lit(None, pl.Datetime("us", "UTC"))
+                ).alias("activity_date"),
+                pl.col(date_field).alias("modified_at"),
+            )
+            return shaped
+
+        fetched = run.collect(stream, shape)
+        matched, unmatched = directory.resolve(fetched, "gs_company_id")
+        run.write_unmatched(
+            [cfg.object],
+            [
+                run.record_unmatched(
+                    cfg.object,
+                    unmatched,
+                    id_col="activity_id",
+                    company_col="gs_company_id",
+                    date_col="modified_at",
+                )
+            ],
+        )
+        output = matched.select(
+            "activity_id",
+            "account_id",
+            "match_method",
+            "activity_type",
+            "reporting_category",
+            "type_name",
+            "subject",
+            "notes",
+            "activity_date",
+            "modified_at",
+            "gs_company_id",
+        ).sort("modified_at", "activity_id")
+        unmapped = unmapped_categories(fetched, cfg.category_map)
+        if unmapped:
+            context.log.warning(
+                "ReportingCategory values without a mapping were routed to TYPE_MANUAL: %s. Add"
+                " them to activity.category_map in gainsight.yaml.",
+                ", ".join(f"{k} ({v})" for k, v in unmapped.items()),
+            )
+        yield from run.results(
+            output,
+            id_column="activity_id",
+            extra_metadata={
+                "unmapped_categories": MetadataValue.json(unmapped),
+                "activity_types": MetadataValue.json(
+                    dict(output["activity_type"].value_counts().sort("activity_type").iter_rows())
+                ),
+            },
+        )
+
+    return activities

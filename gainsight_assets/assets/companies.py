@@ -1,0 +1,153 @@
+"""``gainsight/companies``: a daily snapshot of Gainsight company attributes per CRM account.
+
+Companies enrich accounts the primary CRM already has; nothing here creates an account. The CRM
+stays the source of truth for the fields it owns (name, domain, parent, ARR, MRR, renewal date,
+owners): the CRM's name and domain are carried as ``account_name``/``account_domain``, and
+Gainsight's own copies of CRM-owned fields are kept only as ``gainsight_<field>`` reference columns.
+Picklist values (option GSIDs in the API) are resolved to their labels. The API has no history, so
+each run snapshots the companies as they are when it runs, dated with its partition day.
+"""
+
+import re
+from collections.abc import Iterator
+
+import polars as pl
+from dagster import AssetExecutionContext, BackfillPolicy, asset
+
+from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.gate import require_accounts
+from gainsight_assets.partitions import daily
+from gainsight_assets.settings import Settings
+from gainsight_assets.sync import SyncRun, quality_check_specs
+from resources.gainsight import GainsightResource
+from resources.gainsight.metadata import FieldInfo
+from resources.warehouse import TableRef, WarehouseResource
+
+KEY = gainsight_key("companies")
+# Fields the primary CRM owns; Gainsight's copies are kept only as gainsight_<field>.
+CRM_OWNED = frozenset(
+    name.casefold()
+    for name in (
+        "Name",
+        "Arr",
+        "Mrr",
+        "RenewalDate",
+        "Renewal_Date",
+        "ParentCompany",
+        "Csm",
+        "Owner",
+        "OwnerId",
+        "Domain",
+        "Website",
+        "BillingAddress",
+        "OriginalContractDate",
+        "Employees",
+    )
+)
+SKIPPED_TYPES = frozenset({"LOOKUP"})  # lookups hold GSIDs of other objects; keep only the id
+
+
+def snake(name: str) -> str:
+    """``SfdcAccountId`` → ``sfdc_account_id``; ``Health_Score__gc`` → ``health_score__gc``."""
+    custom = re.search(r"__(gc|c)$", name)
+    stem = name[: custom.start()] if custom else name
+    words = re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z][a-z])", r"_\1\2", stem).lower()
+    words = re.sub(r"[^0-9a-z]+", "_", words).strip("_")
+    return words + (custom.group(0).lower() if custom else "")
+
+
+def output_name(field: FieldInfo) -> str:
+    column = snake(field.field_name)
+    return f"gainsight_{column}" if field.field_name.casefold() in CRM_OWNED else column
+
+
+def build_companies_asset(settings: Settings):
+    cfg = settings.company
+
+    @asset(
+        key=KEY,
+        partitions_def=daily(settings.start_date),
+        # The API has no history: each day is its own snapshot run.
+        backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
+        metadata={"partition_expr": "snapshot_date"},
+        check_specs=quality_check_specs(KEY, "gsid"),
+        description=(
+            f"Daily snapshot of Gainsight `{cfg.object}` attributes for every company that matches"
+            " a primary-CRM account (one row per matched account and day)."
+        ),
+        **shared_asset_args(),
+    )
+    def companies(
+        context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
+    ) -> Iterator:
+        run = SyncRun(context, settings, gainsight, warehouse, cadence="daily")
+        gsid_column = settings.gsid_column(cfg.gsid_field_override)
+        accounts = require_accounts(warehouse, settings, gsid_column)
+        description = gainsight.describe(cfg.object)
+        gsid = description.require("Gsid", setting="company.object").field_name
+        crm_id = description.require(cfg.crm_id_field, setting="company.crm_id_field").field_name
+        fields = [f for f in description.fields if f.data_type.upper() not in SKIPPED_TYPES]
+        names = {f.field_name: output_name(f) for f in fields}
+        names[gsid], names[crm_id] = "gsid", "crm_id"
+        labels = description.picklist_labels()
+        start, _ = run.window
+
+        def shape(page: pl.DataFrame) -> pl.DataFrame:
+            return page.select(
+                (
+                    pl.col(name).replace_strict(labels[name], default=pl.col(name))
+                    if name in labels
+                    else pl.col(name)
+                ).alias(names[name])
+                for name in page.columns
+            )
+
+        stream = gainsight.query_pages(cfg.object, [f.field_name for f in fields])
+        fetched = run.collect(stream, shape)
+        from gainsight_assets.resolve import AccountDirectory
+
+        directory = AccountDirectory.build(accounts, fetched.select("gsid", "crm_id"))
+        matched, unmatched = directory.resolve(fetched, "gsid")
+        run.write_unmatched(
+            [cfg.object],
+            [
+                run.record_unmatched(
+                    cfg.object, unmatched, id_col="gsid", company_col="gsid", date_col=None
+                )
+            ],
+        )
+        crm = settings.primary_crm
+        crm_columns = warehouse.columns(TableRef.parse(crm.accounts_table))
+        folded = {c.casefold(): c for c in crm_columns}
+        wanted = {"account_name": crm.name_column, "account_domain": crm.domain_column}
+        present = {
+            out: folded[col.casefold()] for out, col in wanted.items() if col.casefold() in folded
+        }
+        crm_accounts = (
+            warehouse.read(
+                TableRef.parse(crm.accounts_table),
+                columns=[folded[crm.account_id_column.casefold()], *present.values()],
+            )
+            .select(
+                pl.col(folded[crm.account_id_column.casefold()])
+                .cast(pl.String)
+                .alias("account_id"),
+                *(pl.col(col).cast(pl.String).alias(out) for out, col in present.items()),
+            )
+            .unique("account_id", keep="first", maintain_order=True)
+        )
+        output = matched.join(crm_accounts, on="account_id", how="left").with_columns(
+            pl.lit(start.date()).alias("snapshot_date")
+        )
+        leading = [
+            "snapshot_date",
+            "account_id",
+            "match_method",
+            "gsid",
+            *(c for c in ("account_name", "account_domain") if c in output.columns),
+        ]
+        output = output.select(*leading, *sorted(c for c in output.columns if c not in leading))
+        output = output.sort("account_id", "gsid")
+        yield from run.results(output, id_column="gsid")
+
+    return companies

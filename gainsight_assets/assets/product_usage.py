@@ -1,0 +1,208 @@
+"""``gainsight/product_usage``: usage metrics rolled up per account, product, metric and week.
+
+With ``product_usage.aggregate`` on (usage stored as flat rows), rows are grouped by the aggregate
+key, which may hold a primary-CRM account id or a Gainsight company GSID; the metric name and value
+come from the configured fields, the dimension from the dimension key, and each additional value
+field becomes its own column, all combined over the week with ``aggregate.function``. Without
+aggregation each row's ``GsCompanyId`` resolves the account and every numeric field (per describe)
+is a metric. Everything is vectorised Polars.
+"""
+
+from collections.abc import Iterator
+
+import polars as pl
+from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
+
+from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.partitions import weekly, window_start
+from gainsight_assets.settings import Aggregate, Settings
+from gainsight_assets.sync import SyncRun, quality_check_specs, require_fields
+from resources.gainsight import GainsightResource, window_where
+from resources.gainsight.metadata import DATE_TYPES, NUMBER_TYPES
+from resources.warehouse import WarehouseResource
+
+KEY = gainsight_key("product_usage")
+GROUP_COLUMNS = ("week_start", "account_id", "match_method", "product", "metric", "dimension")
+
+
+def value_column(name: str) -> str:
+    """An additional value field's output column: ``Seats__gc`` → ``seats``."""
+    from gainsight_assets.assets.surveys import custom_field_column
+
+    return custom_field_column(name).removeprefix("cf_")
+
+
+def combine(expr: pl.Expr, function: str) -> pl.Expr:
+    """The weekly combination; ``last`` takes the latest row's value (rows are date-sorted)."""
+    return {"sum": expr.sum(), "max": expr.max(), "mean": expr.mean(), "last": expr.last()}[
+        function
+    ]
+
+
+def aggregate_weekly(frame: pl.DataFrame, value_columns: list[str], function: str) -> pl.DataFrame:
+    """One row per account, product, metric, dimension and week."""
+    return (
+        frame.sort("usage_date", "record_id", nulls_last=True)
+        .group_by(list(GROUP_COLUMNS), maintain_order=True)
+        .agg(
+            combine(pl.col("value"), function),
+            *(combine(pl.col(c), function) for c in value_columns),
+            pl.len().alias("source_rows"),
+        )
+        .sort(list(GROUP_COLUMNS), nulls_last=True)
+    )
+
+
+def build_product_usage_asset(settings: Settings):
+    cfg = settings.product_usage
+    agg: Aggregate = cfg.aggregate
+
+    @asset(
+        key=KEY,
+        partitions_def=weekly(settings.start_date),
+        backfill_policy=BackfillPolicy.single_run(),
+        metadata={"partition_expr": "week_start"},
+        check_specs=quality_check_specs(KEY, "usage_key"),
+        description=(
+            f"Gainsight `{cfg.object}` usage per primary-CRM account, product, metric, dimension"
+            f" and week (Monday 00:00 UTC), combined with `{agg.function}`."
+        ),
+        **shared_asset_args(),
+    )
+    def product_usage(
+        context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
+    ) -> Iterator:
+        run = SyncRun(context, settings, gainsight, warehouse, cadence="weekly")
+        directory = run.directory(cfg.gsid_field_override)
+        description = gainsight.describe(cfg.object)
+        date_info = description.require(cfg.date_field, setting="product_usage.date_field")
+        gsid = description.require("Gsid", setting="product_usage.object").field_name
+        if agg.enabled:
+            fields = require_fields(
+                description,
+                {
+                    "product_usage.aggregate.key": agg.key,
+                    "product_usage.aggregate.metric_name_field": agg.metric_name_field,
+                    "product_usage.aggregate.metric_value_field": agg.metric_value_field,
+                    "product_usage.aggregate.dimension_key_field": agg.dimension_key_field,
+                },
+            )
+            extras = [
+                description.require(
+                    name, setting="product_usage.aggregate.additional_value_fields"
+                ).field_name
+                for name in agg.additional_value_fields
+            ]
+            select = [gsid, date_info.field_name, *fields.values(), *extras]
+            key_field = fields["product_usage.aggregate.key"]
+        else:
+            company = description.require("GsCompanyId", setting="product_usage.object").field_name
+            numeric = [
+                f.field_name
+                for f in description.fields
+                if f.data_type.upper() in NUMBER_TYPES and f.field_name != gsid
+            ]
+            extras = []
+            select = [gsid, company, date_info.field_name, *numeric]
+            key_field = company
+        value_columns = [value_column(name) for name in extras]
+        start, end = run.window
+        stream = gainsight.query_pages(
+            cfg.object,
+            select,
+            where=window_where(
+                date_info.field_name,
+                start,
+                end,
+                date_only=date_info.data_type.upper() in DATE_TYPES,
+            ),
+            order_by={date_info.field_name: "asc", gsid: "asc"},
+        )
+
+        def shape(page: pl.DataFrame) -> pl.DataFrame:
+            base = [
+                pl.col(gsid).alias("record_id"),
+                pl.col(key_field).cast(pl.String).alias("usage_key"),
+                pl.col(date_info.field_name).alias("usage_date"),
+            ]
+            if agg.enabled:
+                dimension = fields.get("product_usage.aggregate.dimension_key_field")
+                return page.select(
+                    *base,
+                    pl.col(fields["product_usage.aggregate.metric_name_field"])
+                    .cast(pl.String)
+                    .alias("metric"),
+                    (
+                        pl.col(dimension).cast(pl.String) if dimension else pl.lit(None, pl.String)
+                    ).alias("dimension"),
+                    pl.col(fields["product_usage.aggregate.metric_value_field"])
+                    .cast(pl.Float64)
+                    .alias("value"),
+                    *(
+                        pl.col(n).cast(pl.Float64).alias(c)
+                        for n, c in zip(extras, value_columns, strict=True)
+                    ),
+                )
+            return (
+                page.select(*base, *numeric)
+                .unpivot(
+                    index=["record_id", "usage_key", "usage_date"],
+                    on=numeric,
+                    variable_name="metric",
+                    value_name="value",
+                )
+                .with_columns(
+                    pl.lit(None, pl.String).alias("dimension"), pl.col("value").cast(pl.Float64)
+                )
+                .filter(pl.col("value").is_not_null())
+            )
+
+        fetched = run.collect(stream, shape)
+        matched, unmatched = directory.resolve_key(fetched, "usage_key")
+        run.write_unmatched(
+            [cfg.object],
+            [
+                run.record_unmatched(
+                    cfg.object,
+                    unmatched.unique("record_id", maintain_order=True),
+                    id_col="record_id",
+                    company_col="usage_key",
+                    date_col="usage_date",
+                )
+            ],
+        )
+        # a flat usage row counts once in the match rate, however many metrics it carries
+        run.unmatched_counts = dict(
+            unmatched.unique("record_id").group_by("reason").len().iter_rows()
+        )
+        weekly_rows = aggregate_weekly(
+            matched.with_columns(
+                window_start(pl.col("usage_date"), "weekly").alias("week_start"),
+                pl.lit(cfg.product_name).alias("product"),
+            ),
+            value_columns,
+            agg.function if agg.enabled else "sum",
+        )
+        output = weekly_rows.with_columns(
+            pl.concat_str(
+                [
+                    pl.col(c).cast(pl.String).fill_null("")
+                    for c in GROUP_COLUMNS
+                    if c != "match_method"
+                ],
+                separator="|",
+            ).alias("usage_key")
+        )
+        yield from run.results(
+            output,
+            id_column="usage_key",
+            matched_records=matched["record_id"].n_unique(),
+            extra_metadata={
+                "metrics": MetadataValue.json(
+                    sorted(output["metric"].unique().drop_nulls().to_list())
+                ),
+                "aggregate_function": agg.function if agg.enabled else "sum",
+            },
+        )
+
+    return product_usage

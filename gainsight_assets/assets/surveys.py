@@ -1,0 +1,252 @@
+"""``gainsight/survey_responses``: NPS / CSAT / custom survey responses, daily, as activities.
+
+Single mode reads one object (typically ``survey_response``); multiple mode one object per row of
+``surveys.objects``, each with its own field names. Output fields are auto-detected from describe
+(``gainsight_assets.survey_fields``) unless ``field_mappings`` names them. ``response_limit`` caps
+the records read per object per run; when it bites, the run says so in metadata and in a WARN check.
+"""
+
+import re
+from collections.abc import Iterator
+from functools import partial
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MetadataValue,
+    asset,
+)
+
+from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.partitions import daily
+from gainsight_assets.settings import (
+    MAX_LOOKBACK_DAYS,
+    SURVEY_ACTIVITY_TYPE,
+    Settings,
+    SurveyObject,
+)
+from gainsight_assets.survey_fields import REQUIRED, detect_fields
+from gainsight_assets.sync import SyncRun, quality_check_specs
+from resources.gainsight import GainsightResource, and_where, window_where
+from resources.gainsight.metadata import ObjectDescription
+from resources.warehouse import TableRef, WarehouseResource
+
+KEY = gainsight_key("survey_responses")
+CUSTOM_FIELDS_TABLE = TableRef("gainsight", "custom_fields")
+OUTPUT_COLUMNS = (
+    "response_id",
+    "account_id",
+    "match_method",
+    "activity_type",
+    "survey_type",
+    "score",
+    "question",
+    "answer",
+    "responded_at",
+    "respondent_email",
+    "source_object",
+    "modified_at",
+    "gs_company_id",
+)
+_OUTPUT_TYPES = {
+    "score": pl.Float64,
+    "responded_at": pl.Datetime("us", "UTC"),
+}
+
+
+def custom_field_column(field_name: str) -> str:
+    """``Channel__gc`` → ``cf_channel``: lower snake case, custom suffix dropped."""
+    stem = re.sub(r"__(gc|c)$", "", field_name)
+    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", stem).lower()
+    return "cf_" + re.sub(r"[^0-9a-z]+", "_", snake).strip("_")
+
+
+def shape_page(
+    page: pl.DataFrame,
+    *,
+    mapping: dict[str, str | None],
+    row: SurveyObject,
+    date_name: str,
+    custom: list[str],
+) -> pl.DataFrame:
+    """One page of an object's responses in the output layout."""
+
+    def mapped(name: str) -> pl.Expr:
+        source = mapping.get(name)
+        dtype = _OUTPUT_TYPES.get(name, pl.String)
+        return (pl.col(source) if source else pl.lit(None)).cast(dtype).alias(name)
+
+    survey_type = (
+        pl.lit(row.survey_type)
+        if row.survey_type
+        else mapped("survey_type").str.to_uppercase().fill_null("CUSTOM")
+    )
+    return page.select(
+        mapped("response_id"),
+        mapped("gs_company_id"),
+        pl.lit(SURVEY_ACTIVITY_TYPE).alias("activity_type"),
+        survey_type.alias("survey_type"),
+        mapped("score"),
+        mapped("question"),
+        mapped("answer"),
+        mapped("responded_at"),
+        mapped("respondent_email"),
+        pl.lit(row.object).alias("source_object"),
+        pl.col(date_name).alias("modified_at"),
+        *(pl.col(name).alias(custom_field_column(name)) for name in custom),
+    )
+
+
+def survey_mapping(description: ObjectDescription, row: SurveyObject) -> dict[str, str | None]:
+    mapping = detect_fields(description, row.field_mappings)
+    missing = [name for name in REQUIRED if not mapping.get(name)]
+    if missing:
+        raise ValueError(
+            f"Survey object '{row.object}': no field found for {', '.join(missing)}. Set"
+            f" surveys.objects[].field_mappings ({', '.join(f'{m}: <field>' for m in missing)})"
+            f" in gainsight.yaml. Its fields are: {', '.join(description.field_names)}."
+        )
+    return mapping
+
+
+def build_survey_asset(settings: Settings):
+    cfg = settings.surveys
+    truncation_check = AssetCheckSpec(
+        name="response_limit_not_reached",
+        asset=KEY,
+        description="Warns when surveys.response_limit cut a run short (responses were left out).",
+    )
+
+    @asset(
+        key=KEY,
+        partitions_def=daily(settings.start_date),
+        backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=MAX_LOOKBACK_DAYS),
+        metadata={
+            "partition_expr": "modified_at",
+            "latest_by": {"key": ["source_object", "response_id"], "order": "modified_at"},
+        },
+        check_specs=[*quality_check_specs(KEY, "response_id"), truncation_check],
+        description=(
+            "Survey responses (" + ", ".join(o.object for o in cfg.objects) + ") modified each"
+            " UTC day, resolved to primary-CRM accounts. Keeps every version; read"
+            " `gainsight.survey_responses_latest` for one row per response."
+        ),
+        **shared_asset_args(),
+    )
+    def survey_responses(
+        context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
+    ) -> Iterator:
+        run = SyncRun(context, settings, gainsight, warehouse, cadence="daily")
+        directory = run.directory(cfg.gsid_field_override)
+        start, end = run.window
+        matched_parts, unmatched_parts, custom_rows = [], [], []
+        for row in cfg.objects:
+            description = gainsight.describe(row.object)
+            mapping = survey_mapping(description, row)
+            date_field = description.require(cfg.date_field, setting="surveys.date_field")
+            custom = (
+                [f for f in description.fields if f.is_custom] if cfg.register_custom_fields else []
+            )
+            select = [name for name in mapping.values() if name]
+            select += [date_field.field_name, *(f.field_name for f in custom)]
+            stream = gainsight.query_pages(
+                row.object,
+                select,
+                where=and_where(window_where(date_field.field_name, start, end), cfg.filter),
+                order_by={date_field.field_name: "desc", mapping["response_id"]: "asc"},
+                max_records=cfg.response_limit,
+            )
+
+            fetched = run.collect(
+                stream,
+                partial(
+                    shape_page,
+                    mapping=mapping,
+                    row=row,
+                    date_name=date_field.field_name,
+                    custom=[f.field_name for f in custom],
+                ),
+            )
+            matched, unmatched = directory.resolve(fetched, "gs_company_id")
+            matched_parts.append(matched)
+            unmatched_parts.append(
+                run.record_unmatched(
+                    row.object,
+                    unmatched,
+                    id_col="response_id",
+                    company_col="gs_company_id",
+                    date_col="modified_at",
+                )
+            )
+            custom_rows += [
+                {
+                    "object": row.object,
+                    "field": f.field_name,
+                    "column": custom_field_column(f.field_name),
+                    "data_type": f.data_type,
+                    "label": f.label,
+                }
+                for f in custom
+            ]
+        run.write_unmatched([o.object for o in cfg.objects], unmatched_parts)
+        if cfg.register_custom_fields:
+            _register_custom_fields(warehouse, cfg.objects, custom_rows)
+        output = pl.concat(matched_parts, how="diagonal_relaxed")
+        extra = [c for c in output.columns if c not in OUTPUT_COLUMNS]
+        output = output.select(*OUTPUT_COLUMNS, *sorted(extra)).sort(
+            "modified_at", "source_object", "response_id"
+        )
+        if run.truncated:
+            context.log.warning(
+                "surveys.response_limit (%d) reached for %s: older responses in this window were"
+                " not read. Raise the limit or backfill smaller windows.",
+                cfg.response_limit,
+                ", ".join(run.truncated),
+            )
+        yield from run.results(
+            output,
+            id_column="response_id",
+            extra_metadata={
+                "response_limit": cfg.response_limit,
+                "survey_types": MetadataValue.json(
+                    dict(output["survey_type"].value_counts().sort("survey_type").iter_rows())
+                ),
+                "custom_fields_registered": len(custom_rows),
+            },
+        )
+        yield AssetCheckResult(
+            check_name="response_limit_not_reached",
+            passed=not run.truncated,
+            severity=AssetCheckSeverity.WARN,
+            description=(
+                f"response_limit {cfg.response_limit} reached for {', '.join(run.truncated)}"
+                if run.truncated
+                else "every response in the window was read"
+            ),
+            metadata={"truncated_objects": MetadataValue.json(run.truncated)},
+        )
+
+    return survey_responses
+
+
+def _register_custom_fields(
+    warehouse: WarehouseResource, objects: list[SurveyObject], rows: list[dict]
+) -> None:
+    schema = {
+        "object": pl.String,
+        "field": pl.String,
+        "column": pl.String,
+        "data_type": pl.String,
+        "label": pl.String,
+    }
+    frame = pl.DataFrame(rows, schema=schema)
+    for row in objects:
+        warehouse.replace(
+            CUSTOM_FIELDS_TABLE,
+            frame.filter(pl.col("object") == row.object),
+            equals={"object": row.object},
+        )

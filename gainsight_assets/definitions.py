@@ -1,0 +1,53 @@
+"""The Dagster code location: assets, checks, jobs, schedules, sensors and resources.
+
+Everything is built from ``gainsight.yaml`` (``$GAINSIGHT_SETTINGS``): a disabled object gets no
+asset, job or schedule. Building definitions makes no network call and writes no file.
+"""
+
+from __future__ import annotations
+
+import os
+
+from dagster import Definitions, EnvVar
+
+from gainsight_assets.gate import build_gate_check, primary_crm_accounts_spec
+from gainsight_assets.objects import enabled_objects
+from gainsight_assets.settings import Settings, load_settings
+from resources.gainsight import GainsightResource
+from resources.warehouse import WarehouseIOManager, WarehouseResource
+
+
+def warehouse_url() -> EnvVar | None:
+    """``WAREHOUSE_URL`` as an EnvVar (so the UI shows its name, never its password)."""
+    return EnvVar("WAREHOUSE_URL") if os.environ.get("WAREHOUSE_URL") else None
+
+
+def build_resources() -> dict:
+    url = warehouse_url()
+    return {
+        "gainsight": GainsightResource(
+            base_url=EnvVar("GAINSIGHT_BASE_URL"), access_key=EnvVar("GAINSIGHT_ACCESS_KEY")
+        ),
+        "warehouse": WarehouseResource(url=url),
+        "warehouse_io_manager": WarehouseIOManager(url=url),
+    }
+
+
+def build_definitions(settings: Settings, resources: dict | None = None) -> Definitions:
+    from schedules import build_schedules
+    from sensors import build_sensors
+
+    gate_check = build_gate_check(settings)
+    objects = enabled_objects(settings)
+    jobs = [obj.job(gate_check) for obj in objects]
+    return Definitions(
+        assets=[primary_crm_accounts_spec(settings), *(obj.asset for obj in objects)],
+        asset_checks=[gate_check],
+        jobs=jobs,
+        schedules=build_schedules(settings, objects),
+        sensors=build_sensors(settings, objects),
+        resources=resources if resources is not None else build_resources(),
+    )
+
+
+defs = build_definitions(load_settings())

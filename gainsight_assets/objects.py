@@ -1,0 +1,66 @@
+"""The registry of syncable Gainsight objects: one row per accordion of the seed's wizard.
+
+Jobs, schedules, sensors and the CLI all iterate this registry, so adding an object is one entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dagster import (
+    AssetChecksDefinition,
+    AssetsDefinition,
+    AssetSelection,
+    define_asset_job,
+)
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
+
+from gainsight_assets.assets.activities import build_activities_asset
+from gainsight_assets.assets.companies import build_companies_asset
+from gainsight_assets.assets.product_usage import build_product_usage_asset
+from gainsight_assets.assets.surveys import build_survey_asset
+from gainsight_assets.settings import Settings
+
+SYNC_TAG = "gainsight/object"
+
+
+@dataclass(frozen=True)
+class SyncObject:
+    """One Gainsight object the project syncs, with its asset and cadence."""
+
+    name: str  # the CLI / tag name: companies, activities, surveys, product_usage
+    cadence: str  # daily | four_hourly | weekly
+    asset: AssetsDefinition
+
+    @property
+    def job_name(self) -> str:
+        return f"gainsight_{self.name}_sync"
+
+    def job(self, gate_check: AssetChecksDefinition) -> UnresolvedAssetJobDefinition:
+        return define_asset_job(
+            name=self.job_name,
+            selection=AssetSelection.assets(self.asset) | AssetSelection.checks(gate_check),
+            partitions_def=self.asset.partitions_def,
+            tags={SYNC_TAG: self.name},
+            description=f"Sync Gainsight {self.name} (gated on the primary CRM's accounts).",
+        )
+
+
+_REGISTRY: tuple[tuple[str, str, Callable[[Settings], bool], Callable], ...] = (
+    ("companies", "daily", lambda s: s.company.enabled, build_companies_asset),
+    ("activities", "four_hourly", lambda s: s.activity.enabled, build_activities_asset),
+    ("surveys", "daily", lambda s: s.surveys.enabled, build_survey_asset),
+    ("product_usage", "weekly", lambda s: s.product_usage.enabled, build_product_usage_asset),
+)
+OBJECT_NAMES = tuple(name for name, *_ in _REGISTRY)
+
+
+def enabled_objects(settings: Settings) -> list[SyncObject]:
+    return [
+        SyncObject(name=name, cadence=cadence, asset=build(settings))
+        for name, cadence, enabled, build in _REGISTRY
+        if enabled(settings)
+    ]

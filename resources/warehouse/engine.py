@@ -1,0 +1,465 @@
+"""The warehouse engine: one interface, the same tables and guarantees on DuckDB and Postgres.
+
+``open_engine(target)`` returns a context manager; the connection lives for the ``with`` block
+only (open one per operation, never per process), so nothing global is shared between the
+processes Dagster runs steps in.
+
+Guarantees of :meth:`WarehouseEngine.replace` (the only write):
+
+- **One transaction**: create the schema/table if missing, evolve the columns, delete the slice,
+  insert the frame, commit. Any failure, including one after the delete, rolls everything back and
+  the previous contents stay as they were. ``_after_delete`` is a test hook called right after the
+  delete.
+- **Slices**: the rows deleted are those matching the ``window`` (``start <= col < end``, bound as
+  naive UTC) AND every ``equals`` pair (``col = value``; ``None`` means ``IS NULL``); with neither,
+  the whole table is replaced. The frame must lie inside its slice (see
+  :mod:`resources.warehouse.frames`), so re-running a slice never duplicates rows. On Postgres,
+  writers of one table take turns through a transaction-scoped advisory lock.
+- **Columns** evolve without loss (:mod:`resources.warehouse.evolution`); a ``<table>_latest``
+  view made by :meth:`ensure_latest_view` is recreated in the same transaction when they change.
+- **Identifiers** are always quoted and values always bound as parameters (``$1``, ``$2``...);
+  names that only one engine could keep apart are refused (:mod:`resources.warehouse.identifiers`).
+- **Bulk only**: DuckDB inserts from the frame's Arrow table, Postgres through ``COPY FROM STDIN``.
+
+Reads return timestamps as ``Datetime("us", "UTC")`` (stored naive UTC). The registry of latest
+views is the table ``_warehouse.latest_views`` (key columns, order column per table).
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+import polars as pl
+
+from resources.warehouse.errors import IdentifierError, TableNotFoundError, WarehouseError
+from resources.warehouse.evolution import EvolutionPlan, plan_evolution, raise_conflicts
+from resources.warehouse.frames import PreparedFrame, check_slice, prepare_frame
+from resources.warehouse.identifiers import check_column_name, fold, quote_ident
+from resources.warehouse.refs import TableRef, Window, sql_value
+from resources.warehouse.sqltypes import NULL, TEXT, canonical_type, write_dtype
+from resources.warehouse.url import WarehouseTarget, parse_warehouse_url
+
+__all__ = ["LatestSpec", "TableRef", "WarehouseEngine", "Window", "open_engine"]
+
+META = TableRef("_warehouse", "latest_views")
+Bind = Callable[[object], str]
+
+
+@dataclass(frozen=True)
+class LatestSpec:
+    """How a ``<table>_latest`` view picks rows: the last ``order`` value per ``key``."""
+
+    key: tuple[str, ...]
+    order: str
+
+
+class WarehouseEngine(ABC):
+    """Shared logic; subclasses supply connections, catalog queries and the bulk paths."""
+
+    kind: ClassVar[str]
+    ddl_types: ClassVar[Mapping[str, str]]
+
+    def __init__(self, target: WarehouseTarget) -> None:
+        self.target = target
+
+    # ----------------------------------------------------------------- lifecycle
+    def __enter__(self) -> Self:
+        self._connect()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @abstractmethod
+    def _connect(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # ----------------------------------------------------------------- primitives
+    @abstractmethod
+    def _transaction(self) -> AbstractContextManager[None]: ...
+
+    @abstractmethod
+    def _fetchall(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]: ...
+
+    @abstractmethod
+    def _execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        """Run a statement that returns no rows (its result is consumed)."""
+
+    @abstractmethod
+    def _relations(self, table: TableRef) -> list[tuple[str, str, str]]:
+        """(schema, name, 'table'|'view') of relations equal to ``table`` ignoring case."""
+
+    @abstractmethod
+    def _schemas(self, schema: str) -> list[str]:
+        """Schema names equal to ``schema`` ignoring case."""
+
+    @abstractmethod
+    def _raw_columns(self, table: TableRef) -> list[tuple[str, str]]:
+        """(column, engine type) in table order."""
+
+    @abstractmethod
+    def _create_schema(self, schema: str) -> None: ...
+
+    @abstractmethod
+    def _bulk_insert(self, table: TableRef, frame: pl.DataFrame) -> None: ...
+
+    @abstractmethod
+    def _select(
+        self,
+        table: TableRef,
+        columns: Mapping[str, str],
+        window: Window | None,
+        equals: Mapping[str, object],
+    ) -> pl.DataFrame:
+        """Rows of ``columns`` (name -> canonical type) in the slice, as raw engine output."""
+
+    @abstractmethod
+    def query(self, sql: str, params: Sequence[object] | None = None) -> pl.DataFrame:
+        """Run one read-only SELECT (placeholders ``$1``, ``$2``...) and return its rows."""
+
+    def _lock(self, table: TableRef) -> None:
+        """Serialise writers of ``table`` until the transaction ends (engines that need it)."""
+        return None  # DuckDB: a single writing process holds the file anyway
+
+    # ----------------------------------------------------------------- catalog
+    def table_exists(self, table: TableRef) -> bool:
+        """True if a table or view of exactly this name exists (a near miss in case raises)."""
+        return self._resolve(table) is not None
+
+    def columns(self, table: TableRef) -> dict[str, str]:
+        """Column name -> canonical SQL type (TEXT, BIGINT, DOUBLE, TIMESTAMP...), in order."""
+        self._require(table)
+        return self._columns_of(table)
+
+    def _columns_of(self, table: TableRef) -> dict[str, str]:
+        return {name: canonical_type(kind) for name, kind in self._raw_columns(table)}
+
+    def _resolve(self, table: TableRef) -> str | None:
+        candidates = self._relations(table)
+        for schema, name, kind in candidates:
+            if schema == table.schema and name == table.name:
+                return kind
+        for schema, name, _ in candidates:
+            if fold(schema) == fold(table.schema) and fold(name) == fold(table.name):
+                found = TableRef(schema, name)
+                raise IdentifierError(
+                    f"The warehouse has {found} but not {table}: the names differ only in letter"
+                    " case, which Postgres keeps apart and DuckDB does not. Use the exact name"
+                    f" {found}."
+                )
+        return None
+
+    def _require(self, table: TableRef) -> str:
+        kind = self._resolve(table)
+        if kind is None:
+            raise TableNotFoundError(
+                f"The table {table} does not exist in the warehouse ({self.target.redacted})."
+            )
+        return kind
+
+    def _ensure_schema(self, schema: str) -> None:
+        names = self._schemas(schema)
+        if schema in names:
+            return
+        if names:
+            raise IdentifierError(
+                f"The warehouse has the schema {names[0]!r} but not {schema!r}: the names differ"
+                f" only in letter case, which DuckDB does not keep apart. Use {names[0]!r}."
+            )
+        self._create_schema(schema)
+
+    # ----------------------------------------------------------------- reads
+    def read(
+        self,
+        table: TableRef,
+        *,
+        columns: Sequence[str] | None = None,
+        window: Window | None = None,
+        equals: Mapping[str, object] | None = None,
+    ) -> pl.DataFrame:
+        """Rows of the slice (whole table without ``window``/``equals``); empty keeps columns."""
+        self._require(table)
+        existing = self._columns_of(table)
+        selected = list(existing) if columns is None else list(columns)
+        if len(set(selected)) != len(selected):
+            raise ValueError(f"Reading {table}: columns listed twice in {selected}.")
+        self._check_columns(table, existing, [*selected, *_slice_columns(window, equals)])
+        types = {name: existing[name] for name in selected}
+        frame = self._select(table, types, window, dict(equals or {}))
+        return utc_timestamps(frame)
+
+    def count(
+        self,
+        table: TableRef,
+        *,
+        window: Window | None = None,
+        equals: Mapping[str, object] | None = None,
+    ) -> int:
+        self._require(table)
+        self._check_columns(table, self._columns_of(table), _slice_columns(window, equals))
+        params: list[object] = []
+        where = self._where(window, equals or {}, param_binder(params))
+        rows = self._fetchall(f"SELECT count(*) FROM {self._name(table)}{where}", params)
+        return int(rows[0][0])
+
+    # ----------------------------------------------------------------- the write
+    def replace(
+        self,
+        table: TableRef,
+        frame: pl.DataFrame,
+        *,
+        window: Window | None = None,
+        equals: Mapping[str, object] | None = None,
+        _after_delete: Callable[[], None] | None = None,
+    ) -> int:
+        """Replace the slice of ``table`` with ``frame`` in one transaction; rows written."""
+        equals = dict(equals or {})
+        for name in equals:
+            check_column_name(name)
+        prepared = prepare_frame(frame, table, equals=equals)
+        check_slice(prepared, table, window=window, equals=equals)
+        with self._transaction():
+            self._lock(table)
+            kind = self._resolve(table)
+            if kind == "view":
+                raise WarehouseError(f"{table} is a view; the warehouse writes tables only.")
+            if kind is None:
+                if prepared.frame.width == 0:
+                    return 0
+                self._ensure_schema(table.schema)
+                self._create_table(table, prepared.types)
+                existing = self._columns_of(table)
+            else:
+                existing = self._columns_of(table)
+                self._check_columns(table, existing, _slice_columns(window, equals))
+                plan = plan_evolution(table, existing, prepared.types)
+                if plan.changes_columns:
+                    self._evolve(table, plan, window, equals)
+                    existing = self._columns_of(table)
+                params: list[object] = []
+                where = self._where(window, equals, param_binder(params))
+                self._execute(f"DELETE FROM {self._name(table)}{where}", params)
+            if _after_delete is not None:
+                _after_delete()
+            if prepared.frame.height:
+                self._bulk_insert(table, _insert_frame(prepared, existing))
+        return prepared.frame.height
+
+    def _create_table(self, table: TableRef, types: Mapping[str, str]) -> None:
+        columns = ", ".join(
+            f"{quote_ident(name)} {self.ddl_types[TEXT if logical == NULL else logical]}"
+            for name, logical in types.items()
+        )
+        self._execute(f"CREATE TABLE {self._name(table)} ({columns})")
+
+    def _evolve(
+        self,
+        table: TableRef,
+        plan: EvolutionPlan,
+        window: Window | None,
+        equals: Mapping[str, object],
+    ) -> None:
+        blocking = [
+            c for c in plan.conflicts if self._survivors_hold(table, c.column, window, equals)
+        ]
+        raise_conflicts(table, blocking)
+        spec = self._latest_spec(table)
+        if spec is not None:
+            self._execute(f"DROP VIEW IF EXISTS {self._name(table.latest_view)}")
+        name = self._name(table)
+        for column, logical in plan.add.items():
+            self._execute(
+                f"ALTER TABLE {name} ADD COLUMN {quote_ident(column)} {self.ddl_types[logical]}"
+            )
+        for column, logical in plan.widen.items():
+            ddl, quoted = self.ddl_types[logical], quote_ident(column)
+            self._execute(
+                f"ALTER TABLE {name} ALTER COLUMN {quoted} TYPE {ddl} USING CAST({quoted} AS {ddl})"
+            )
+        for conflict in plan.conflicts:  # none of them holds a value that survives the write
+            ddl, quoted = self.ddl_types[conflict.new_type], quote_ident(conflict.column)
+            self._execute(
+                f"ALTER TABLE {name} ALTER COLUMN {quoted} TYPE {ddl} USING CAST(NULL AS {ddl})"
+            )
+        if spec is not None:
+            self._create_latest_view(table, spec)
+
+    def _survivors_hold(
+        self, table: TableRef, column: str, window: Window | None, equals: Mapping[str, object]
+    ) -> bool:
+        """Does a row outside the slice (one the write keeps) hold a value in ``column``?"""
+        if window is None and not equals:
+            return False  # the whole table is replaced
+        params: list[object] = []
+        inside = self._predicate(window, equals, param_binder(params))
+        rows = self._fetchall(
+            f"SELECT 1 FROM {self._name(table)} WHERE {quote_ident(column)} IS NOT NULL"
+            f" AND NOT COALESCE(({inside}), FALSE) LIMIT 1",
+            params,
+        )
+        return bool(rows)
+
+    # ----------------------------------------------------------------- latest views
+    def ensure_latest_view(
+        self, table: TableRef, key_columns: Sequence[str], order_column: str
+    ) -> TableRef:
+        """Create or replace ``<schema>.<name>_latest``: the row with the greatest
+        ``order_column`` per key (DISTINCT ON; NULL orders last, ties pick any row)."""
+        key = tuple(key_columns)
+        if isinstance(key_columns, str) or not key:
+            raise ValueError(f"{table}: latest view key_columns must be a non-empty list.")
+        spec = LatestSpec(key, order_column)
+        view = table.latest_view
+        with self._transaction():
+            self._lock(table)
+            if self._require(table) != "table":
+                raise WarehouseError(f"{table} is a view; a latest view needs a table.")
+            self._check_columns(table, self._columns_of(table), [*key, order_column])
+            if self._resolve(view) == "table":
+                raise WarehouseError(
+                    f"Cannot create the view {view}: a table of that name exists. Rename it."
+                )
+            self._register_latest(table, spec)
+            self._execute(f"DROP VIEW IF EXISTS {self._name(view)}")
+            self._create_latest_view(table, spec)
+        return view
+
+    def _create_latest_view(self, table: TableRef, spec: LatestSpec) -> None:
+        keys = ", ".join(quote_ident(column) for column in spec.key)
+        self._execute(
+            f"CREATE VIEW {self._name(table.latest_view)} AS SELECT DISTINCT ON ({keys}) *"
+            f" FROM {self._name(table)} ORDER BY {keys}, {quote_ident(spec.order)} DESC NULLS LAST"
+        )
+
+    def _register_latest(self, table: TableRef, spec: LatestSpec) -> None:
+        self._lock(META)
+        if self._resolve(META) is None:
+            self._ensure_schema(META.schema)
+            self._execute(
+                f"CREATE TABLE IF NOT EXISTS {self._name(META)} (table_schema TEXT NOT NULL,"
+                " table_name TEXT NOT NULL, key_columns TEXT NOT NULL, order_column TEXT NOT NULL)"
+            )
+        self._execute(
+            f"DELETE FROM {self._name(META)} WHERE table_schema = $1 AND table_name = $2",
+            [table.schema, table.name],
+        )
+        self._execute(
+            f"INSERT INTO {self._name(META)} VALUES ($1, $2, $3, $4)",
+            [table.schema, table.name, json.dumps(list(spec.key)), spec.order],
+        )
+
+    def _latest_spec(self, table: TableRef) -> LatestSpec | None:
+        if self._resolve(META) is None:
+            return None
+        rows = self._fetchall(
+            f"SELECT key_columns, order_column FROM {self._name(META)}"
+            " WHERE table_schema = $1 AND table_name = $2",
+            [table.schema, table.name],
+        )
+        if not rows:
+            return None
+        return LatestSpec(tuple(json.loads(rows[0][0])), rows[0][1])
+
+    # ----------------------------------------------------------------- SQL helpers
+    @staticmethod
+    def _name(table: TableRef) -> str:
+        return f"{quote_ident(table.schema)}.{quote_ident(table.name)}"
+
+    @staticmethod
+    def _predicate(window: Window | None, equals: Mapping[str, object], bind: Bind) -> str:
+        parts: list[str] = []
+        if window is not None:
+            column = quote_ident(window.column)
+            parts.append(f"{column} >= {bind(window.start_utc)}")
+            parts.append(f"{column} < {bind(window.end_utc)}")
+        for name, raw in equals.items():
+            value = sql_value(raw)
+            if value is None:
+                parts.append(f"{quote_ident(name)} IS NULL")
+            else:
+                parts.append(f"{quote_ident(name)} = {bind(value)}")
+        return " AND ".join(parts) if parts else "TRUE"
+
+    def _where(self, window: Window | None, equals: Mapping[str, object], bind: Bind) -> str:
+        if window is None and not equals:
+            return ""
+        return " WHERE " + self._predicate(window, equals, bind)
+
+    @staticmethod
+    def _check_columns(table: TableRef, existing: Mapping[str, str], wanted: Sequence[str]) -> None:
+        missing = [name for name in wanted if name not in existing]
+        if not missing:
+            return
+        folded = {fold(name): name for name in existing}
+        hints = [
+            f"{name!r} (did you mean {folded[fold(name)]!r}?)"
+            if fold(name) in folded
+            else repr(name)
+            for name in missing
+        ]
+        raise WarehouseError(
+            f"{table} has no column {', '.join(hints)}. Its columns: {', '.join(existing)}."
+        )
+
+
+def param_binder(params: list[object]) -> Bind:
+    def bind(value: object) -> str:
+        params.append(value)
+        return f"${len(params)}"
+
+    return bind
+
+
+def _slice_columns(window: Window | None, equals: Mapping[str, object] | None) -> list[str]:
+    return ([window.column] if window is not None else []) + list(equals or {})
+
+
+def _insert_frame(prepared: PreparedFrame, existing: Mapping[str, str]) -> pl.DataFrame:
+    """All-null columns take the dtype of the table column they land in."""
+    casts = [
+        pl.col(name).cast(write_dtype(existing[name]))
+        for name, logical in prepared.types.items()
+        if logical == NULL
+    ]
+    return prepared.frame.with_columns(casts) if casts else prepared.frame
+
+
+def utc_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
+    """Timestamps as ``Datetime("us", "UTC")``: naive values are UTC, aware ones converted."""
+    casts: list[pl.Expr] = []
+    for name, dtype in frame.schema.items():
+        if isinstance(dtype, pl.Datetime):
+            column = pl.col(name)
+            column = (
+                column.dt.replace_time_zone("UTC")
+                if dtype.time_zone is None
+                else column.dt.convert_time_zone("UTC")
+            )
+            casts.append(column.cast(pl.Datetime("us", "UTC")))
+    return frame.with_columns(casts) if casts else frame
+
+
+def open_engine(target: WarehouseTarget | str | None) -> WarehouseEngine:
+    """The engine for a target (or a WAREHOUSE_URL string); use it as a context manager."""
+    if not isinstance(target, WarehouseTarget):
+        target = parse_warehouse_url(target)
+    if target.kind == "duckdb":
+        from resources.warehouse.duckdb_engine import DuckDBEngine
+
+        return DuckDBEngine(target)
+    from resources.warehouse.postgres_engine import PostgresEngine
+
+    return PostgresEngine(target)

@@ -1,0 +1,197 @@
+"""``WarehouseIOManager``: asset outputs stored as warehouse tables (DuckDB or Postgres).
+
+Asset key -> table: the last two key components are ``[schema, table]``
+(``["gainsight", "activities"]`` -> ``gainsight.activities``); a one-component key goes to schema
+``public`` on both engines; longer keys keep only their last two components.
+
+Writing (``handle_output``), always one :meth:`WarehouseEngine.replace` transaction:
+
+- unpartitioned assets replace the whole table;
+- time-partitioned assets replace exactly ``context.asset_partitions_time_window`` (one partition,
+  or the whole range of a single-run backfill) on the column named by the definition metadata
+  ``partition_expr`` (required; a Datetime or Date column of the frame). Other partition kinds
+  (static, multi-dimensional) are refused rather than guessed;
+- definition metadata ``latest_by={"key": [...], "order": "<col>"}`` refreshes the view
+  ``<schema>.<table>_latest`` (latest row per key) on the same engine connection right after;
+- output metadata: ``dagster/row_count`` (rows written), ``dagster/table_name``, ``table``,
+  ``dagster/column_schema`` and the engine kind; never the URL;
+- ``None`` stores nothing.
+
+Loading (``load_input``): the partition or partition range the input maps to (the upstream's
+``partition_expr`` names the column), else the whole table; input metadata ``columns=[...]``
+selects columns; an empty window gives an empty frame with the table's columns; a missing table
+raises an error naming it and the asset to materialize first.
+
+The ``url`` field comes from ``EnvVar("WAREHOUSE_URL")``; unset means the embedded DuckDB file.
+Every call opens its own short-lived connection, so each step subprocess stands alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import polars as pl
+from dagster import (
+    ConfigurableIOManager,
+    InputContext,
+    MetadataValue,
+    OutputContext,
+    TableColumn,
+    TableSchema,
+    TimeWindowPartitionsDefinition,
+)
+from pydantic import Field
+
+from resources.warehouse.engine import LatestSpec, open_engine
+from resources.warehouse.errors import TableNotFoundError, WarehouseError
+from resources.warehouse.refs import TableRef, Window
+from resources.warehouse.resource import LOCK_DESCRIPTION, URL_DESCRIPTION
+from resources.warehouse.url import (
+    DEFAULT_LOCK_TIMEOUT_SECONDS,
+    WarehouseTarget,
+    parse_warehouse_url,
+)
+
+
+class WarehouseIOManager(ConfigurableIOManager):
+    """Stores Polars DataFrames as warehouse tables, one table per asset."""
+
+    url: str | None = Field(default=None, description=URL_DESCRIPTION, repr=False)
+    lock_timeout_seconds: float = Field(
+        default=DEFAULT_LOCK_TIMEOUT_SECONDS, ge=0, description=LOCK_DESCRIPTION
+    )
+
+    @property
+    def target(self) -> WarehouseTarget:
+        return parse_warehouse_url(self.url, lock_timeout_seconds=self.lock_timeout_seconds)
+
+    def handle_output(
+        self, context: OutputContext, obj: pl.DataFrame | pl.LazyFrame | None
+    ) -> None:
+        if obj is None:
+            return
+        key = _asset_key(context)
+        if isinstance(obj, pl.LazyFrame):
+            obj = obj.collect()
+        if not isinstance(obj, pl.DataFrame):
+            raise TypeError(
+                f"WarehouseIOManager stores polars DataFrames; asset {key} returned"
+                f" {type(obj).__name__}."
+            )
+        table = TableRef.from_asset_key(context.asset_key)
+        metadata = plain_metadata(context.definition_metadata)
+        window = partition_window(context, metadata.get("partition_expr"), key)
+        latest = latest_spec(metadata.get("latest_by"), key)
+        target = self.target
+        with open_engine(target) as engine:
+            rows = engine.replace(table, obj, window=window)
+            if latest is not None:
+                engine.ensure_latest_view(table, latest.key, latest.order)
+            columns = engine.columns(table)
+        context.add_output_metadata(output_metadata(table, rows, columns, target, window, latest))
+
+    def load_input(self, context: InputContext) -> pl.DataFrame:
+        key = _asset_key(context)
+        table = TableRef.from_asset_key(context.asset_key)
+        upstream = context.upstream_output
+        upstream_metadata = plain_metadata(upstream.definition_metadata if upstream else None)
+        window = partition_window(context, upstream_metadata.get("partition_expr"), key)
+        columns = plain_metadata(context.definition_metadata).get("columns")
+        if columns is not None and (
+            isinstance(columns, str) or not all(isinstance(c, str) for c in columns)
+        ):
+            raise WarehouseError(f"Input {key}: metadata 'columns' must be a list of names.")
+        target = self.target
+        with open_engine(target) as engine:
+            if not engine.table_exists(table):
+                raise TableNotFoundError(
+                    f"The table {table} for asset {key} does not exist in the {target.kind}"
+                    f" warehouse. Materialize the upstream asset {key} first."
+                )
+            return engine.read(table, columns=columns, window=window)
+
+
+def _asset_key(context: InputContext | OutputContext) -> str:
+    if not context.has_asset_key:
+        raise WarehouseError(
+            "WarehouseIOManager stores asset outputs only; this op output has no asset key."
+        )
+    return context.asset_key.to_user_string()
+
+
+def plain_metadata(metadata: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Definition metadata with MetadataValue wrappers removed."""
+    return {
+        name: value.value if isinstance(value, MetadataValue) else value
+        for name, value in (metadata or {}).items()
+    }
+
+
+def partition_window(
+    context: InputContext | OutputContext, partition_expr: object, key: str
+) -> Window | None:
+    """The time window of the partitions this step writes or reads, or None if unpartitioned."""
+    if not context.has_asset_partitions:
+        return None
+    partitions_def = context.asset_partitions_def
+    if not isinstance(partitions_def, TimeWindowPartitionsDefinition):
+        raise WarehouseError(
+            f"Asset {key} uses {type(partitions_def).__name__}; WarehouseIOManager supports"
+            " time-window partitions only (daily, weekly, cron-based...)."
+        )
+    if not isinstance(partition_expr, str) or not partition_expr:
+        raise WarehouseError(
+            f"Asset {key} is partitioned, so WarehouseIOManager needs to know which column holds"
+            " the partition time: add metadata={'partition_expr': '<timestamp column>'} to the"
+            " asset definition."
+        )
+    return Window.from_time_window(partition_expr, context.asset_partitions_time_window)
+
+
+def latest_spec(value: object, key: str) -> LatestSpec | None:
+    """Parse ``latest_by={"key": [...], "order": "<col>"}`` (``key`` may be one name)."""
+    if value is None:
+        return None
+    if isinstance(value, Mapping):
+        keys = value.get("key")
+        order = value.get("order")
+        if isinstance(keys, str):
+            keys = [keys]
+        if (
+            isinstance(keys, list | tuple)
+            and keys
+            and all(isinstance(k, str) for k in keys)
+            and isinstance(order, str)
+        ):
+            return LatestSpec(tuple(keys), order)
+    raise WarehouseError(
+        f"Asset {key}: metadata latest_by must look like"
+        f" {{'key': ['id'], 'order': 'updated_at'}}, got {value!r}."
+    )
+
+
+def output_metadata(
+    table: TableRef,
+    rows: int,
+    columns: Mapping[str, str],
+    target: WarehouseTarget,
+    window: Window | None,
+    latest: LatestSpec | None,
+) -> dict[str, Any]:
+    metadata: dict[str, Any] = {
+        "dagster/row_count": MetadataValue.int(rows),
+        "dagster/table_name": MetadataValue.text(str(table)),
+        "table": MetadataValue.text(str(table)),
+        "dagster/column_schema": MetadataValue.table_schema(
+            TableSchema(columns=[TableColumn(name, kind) for name, kind in columns.items()])
+        ),
+        "warehouse": MetadataValue.text(target.kind),
+    }
+    if window is not None:
+        metadata["partition_window"] = MetadataValue.text(
+            f"{window.column} in [{window.start_utc.isoformat()}, {window.end_utc.isoformat()}) UTC"
+        )
+    if latest is not None:
+        metadata["latest_view"] = MetadataValue.text(str(table.latest_view))
+    return metadata

@@ -1,0 +1,256 @@
+"""Each asset materialized against the demo tenant into a DuckDB file, through its job."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from dagster._core.storage.tags import (
+    ASSET_PARTITION_RANGE_END_TAG,
+    ASSET_PARTITION_RANGE_START_TAG,
+)
+
+from gainsight_assets.demo.runner import DEMO_SETTINGS
+from gainsight_assets.settings import Settings, load_settings, parse_settings
+from tests.assets.helpers import failure_message, read, resources, run_object, seed_accounts
+from tests.conftest import DEMO_KEY
+
+WEEK = "2025-03-03"  # a closed week inside the demo data
+
+
+@pytest.fixture
+def demo_settings() -> Settings:
+    return load_settings(DEMO_SETTINGS)
+
+
+@pytest.fixture
+def env(demo_dataset, demo_tenant, duckdb_url: str, tmp_path: Path):
+    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    return resources(demo_tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
+
+
+def range_tags(start: str, end: str) -> dict[str, str]:
+    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+
+
+def metadata(result) -> dict:
+    """The output metadata (a ranged run records one materialization per partition, alike)."""
+    event = result.get_asset_materialization_events()[0]
+    return {k: v.value for k, v in event.materialization.metadata.items()}
+
+
+# -- activities -------------------------------------------------------------------------------
+
+
+def test_activities_over_a_week_route_and_resolve(env, duckdb_url: str) -> None:
+    result = run_object(
+        Settings(), "activities", env, tags=range_tags("2025-03-03-00:00", "2025-03-09-20:00")
+    )
+    assert result.success
+    table = read(duckdb_url, "gainsight.activities")
+    assert table.columns[:10] == [
+        "activity_id",
+        "account_id",
+        "match_method",
+        "activity_type",
+        "reporting_category",
+        "type_name",
+        "subject",
+        "notes",
+        "activity_date",
+        "modified_at",
+    ]
+    assert table.height > 20
+    assert set(table["activity_type"]) <= {"EMAIL", "MEETING", "TYPE_MANUAL"}
+    assert set(table["match_method"]) == {"crm_id", "gsid_field"}
+    window = (datetime(2025, 3, 3, tzinfo=UTC), datetime(2025, 3, 10, tzinfo=UTC))
+    assert table["modified_at"].min() >= window[0] and table["modified_at"].max() < window[1]
+    # unmapped categories land as TYPE_MANUAL and are listed with counts
+    meta = metadata(result)
+    assert meta["unmapped_categories"], "the demo has categories outside the default map"
+    for category in meta["unmapped_categories"]:
+        routed = table.filter(pl.col("reporting_category") == category)["activity_type"]
+        assert set(routed) == {"TYPE_MANUAL"}
+    # case-insensitive mapping: every spelling of "email" is EMAIL
+    emails = table.filter(pl.col("reporting_category").str.to_lowercase() == "email")
+    assert emails.height and set(emails["activity_type"]) == {"EMAIL"}
+    assert meta["api_calls"] >= 3 and meta["rows_written"] == table.height
+
+
+def test_unmatched_records_are_kept_with_reason_and_raw_json(env, duckdb_url: str) -> None:
+    result = run_object(
+        Settings(), "activities", env, tags=range_tags("2025-03-03-00:00", "2025-03-09-20:00")
+    )
+    assert result.success
+    unmatched = read(duckdb_url, "gainsight.unmatched_records")
+    assert unmatched.height > 0
+    assert set(unmatched["object"]) == {"activity_timeline"}
+    assert set(unmatched["reason"]) <= {
+        "missing_company_id",
+        "unknown_company",
+        "no_primary_crm_account",
+    }
+    raw = unmatched["raw_record"][0]
+    assert '"activity_id"' in raw
+    meta = metadata(result)
+    assert sum(meta["unmatched_by_reason"].values()) == unmatched.height
+
+
+def test_rerunning_a_partition_replaces_it_without_duplicates(env, duckdb_url: str) -> None:
+    tags = range_tags("2025-03-05-00:00", "2025-03-06-20:00")
+    assert run_object(Settings(), "activities", env, tags=tags).success
+    first = read(duckdb_url, "gainsight.activities").sort("activity_id")
+    first_unmatched = read(duckdb_url, "gainsight.unmatched_records")
+    assert run_object(Settings(), "activities", env, tags=tags).success
+    second = read(duckdb_url, "gainsight.activities").sort("activity_id")
+    assert second.equals(first)  # identical input, identical table
+    assert read(duckdb_url, "gainsight.unmatched_records").height == first_unmatched.height
+    latest = read(duckdb_url, "gainsight.activities_latest")
+    assert latest["activity_id"].n_unique() == latest.height
+
+
+# -- surveys ----------------------------------------------------------------------------------
+
+
+def test_surveys_in_multiple_mode_with_mappings_and_custom_fields(
+    env, duckdb_url: str, demo_settings: Settings
+) -> None:
+    result = run_object(demo_settings, "surveys", env, tags=range_tags("2025-02-20", "2025-03-11"))
+    assert result.success
+    table = read(duckdb_url, "gainsight.survey_responses")
+    assert set(table["source_object"]) == {"nps_survey_response", "csat_survey_response"}
+    assert set(table["survey_type"]) == {"NPS", "CSAT"}
+    assert set(table["activity_type"]) == {"SURVEY"}
+    nps = table.filter(pl.col("survey_type") == "NPS")
+    assert nps["score"].min() >= 0 and nps["score"].max() <= 10
+    assert nps["answer"].null_count() < nps.height  # Comment mapped to answer
+    assert table.filter(pl.col("survey_type") == "CSAT")["question"].null_count() == 0
+    assert any(c.startswith("cf_") for c in table.columns)
+    custom = read(duckdb_url, "gainsight.custom_fields")
+    assert {"object", "field", "column", "data_type", "label"} <= set(custom.columns)
+    assert set(custom["object"]) <= {"nps_survey_response", "csat_survey_response"}
+    checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert checks["unique_response_id"] and checks["response_limit_not_reached"]
+
+
+def test_single_mode_auto_detects_the_standard_schema(env, duckdb_url: str) -> None:
+    result = run_object(Settings(), "surveys", env, tags=range_tags("2025-02-20", "2025-03-11"))
+    assert result.success
+    table = read(duckdb_url, "gainsight.survey_responses")
+    assert set(table["source_object"]) == {"survey_response"}
+    assert set(table["survey_type"]) <= {"NPS", "CSAT", "CES"}
+    for column in ("score", "question", "answer", "responded_at", "respondent_email"):
+        assert table[column].null_count() < table.height, column
+
+
+def test_response_limit_truncation_is_never_silent(env, duckdb_url: str) -> None:
+    settings = parse_settings({"surveys": {"response_limit": 5}})
+    result = run_object(settings, "surveys", env, tags=range_tags("2025-02-20", "2025-03-11"))
+    assert result.success  # a WARN check does not fail the run
+    assert read(duckdb_url, "gainsight.survey_responses").height <= 5
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not checks["response_limit_not_reached"].passed
+    assert metadata(result)["truncated"] == {"survey_response": 5}
+
+
+# -- product usage ------------------------------------------------------------------------------
+
+
+def hand_aggregate(dataset, week_start: datetime) -> dict[tuple, tuple[float, float, int]]:
+    """The expected weekly sums, computed row by row in plain Python."""
+    accounts = set(dataset.crm_accounts["id"].drop_nulls())
+    start_ms = int(week_start.timestamp() * 1000)
+    end_ms = int((week_start + timedelta(days=7)).timestamp() * 1000)
+    sums: dict[tuple, list] = defaultdict(lambda: [0.0, 0.0, 0])
+    for row in dataset.objects["product_usage__gc"].iter_rows(named=True):
+        if not start_ms <= row["UsageDate"] < end_ms or row["AccountId"] not in accounts:
+            continue
+        acc = sums[(row["AccountId"], row["MetricName"], row["Feature"])]
+        acc[0] += row["MetricValue"] or 0.0
+        acc[1] += row["Seats__gc"] or 0.0
+        acc[2] += 1
+    return {k: (v[0], v[1], v[2]) for k, v in sums.items()}
+
+
+def test_usage_aggregation_matches_a_hand_computed_expectation(
+    env, duckdb_url: str, demo_dataset, demo_settings: Settings
+) -> None:
+    result = run_object(demo_settings, "product_usage", env, partition_key=WEEK)
+    assert result.success
+    table = read(duckdb_url, "gainsight.product_usage")
+    expected = hand_aggregate(demo_dataset, datetime(2025, 3, 3, tzinfo=UTC))
+    got = {
+        (r["account_id"], r["metric"], r["dimension"]): (r["value"], r["seats"], r["source_rows"])
+        for r in table.iter_rows(named=True)
+    }
+    assert set(got) == set(expected)
+    for key, (value, seats, rows) in expected.items():
+        assert got[key][0] == pytest.approx(value)
+        assert got[key][1] == pytest.approx(seats)
+        assert got[key][2] == rows
+    assert set(table["product"]) == {"Acme Analytics"}
+    assert set(table["week_start"].dt.date()) == {datetime(2025, 3, 3).date()}
+    assert "session_minutes" in table.columns
+
+
+def test_usage_without_aggregation_makes_each_numeric_field_a_metric(env, duckdb_url: str) -> None:
+    result = run_object(Settings(), "product_usage", env, partition_key=WEEK)
+    assert result.success
+    table = read(duckdb_url, "gainsight.product_usage")
+    assert set(table["metric"]) == {"MetricValue", "Seats__gc", "Session_Minutes__gc"}
+    assert set(table["product"]) == {"product usage"}
+
+
+# -- companies ---------------------------------------------------------------------------------
+
+
+def test_companies_enrich_crm_accounts_without_overriding_them(
+    env, duckdb_url: str, demo_dataset
+) -> None:
+    result = run_object(Settings(), "companies", env, partition_key="2025-03-11")
+    assert result.success
+    table = read(duckdb_url, "gainsight.companies")
+    assert table.columns[:6] == [
+        "snapshot_date",
+        "account_id",
+        "match_method",
+        "gsid",
+        "account_name",
+        "account_domain",
+    ]
+    assert set(table["snapshot_date"].cast(pl.String)) == {"2025-03-11"}
+    # the CRM owns name/ARR: Gainsight's copies are reference columns only
+    assert {"gainsight_name", "gainsight_arr"} <= set(table.columns)
+    assert "name" not in table.columns and "arr" not in table.columns
+    crm = demo_dataset.crm_accounts.select(pl.col("id").alias("account_id"), "name")
+    joined = table.join(crm, on="account_id")
+    assert joined["account_name"].to_list() == joined["name"].to_list()
+    # picklist GSIDs resolved to labels
+    stages = set(table["stage"].drop_nulls())
+    assert stages and not any(s.startswith("1P") for s in stages)
+    assert {"tier__gc", "health_score__gc"} <= set(table.columns)
+    unmatched = read(duckdb_url, "gainsight.unmatched_records")
+    assert set(unmatched["reason"]) == {"no_primary_crm_account"}
+
+
+# -- settings against the tenant -----------------------------------------------------------------
+
+
+def test_a_misspelled_field_fails_with_close_matches(env, duckdb_url: str) -> None:
+    settings = parse_settings({"activity": {"date_field": "LastModifedDate"}})
+    result = run_object(settings, "activities", env, partition_key="2025-03-05-00:00")
+    assert not result.success
+    message = failure_message(result)
+    assert "LastModifedDate" in message and "activity.date_field" in message
+    assert "LastModifiedDate" in message.split("Close matches:")[1]
+
+
+def test_a_misspelled_object_fails_with_close_matches(env) -> None:
+    settings = parse_settings({"product_usage": {"object": "product_usage_gc"}})
+    result = run_object(settings, "product_usage", env, partition_key=WEEK)
+    assert not result.success
+    message = failure_message(result)
+    assert "no object 'product_usage_gc'" in message and "product_usage__gc" in message
