@@ -84,9 +84,7 @@ def rows(start: int, stop: int) -> list[dict[str, Any]]:
 
 
 def collect(client: GainsightClient, **kwargs: Any) -> tuple[pl.DataFrame, Any]:
-    stream = client.query_pages(
-        "activity_timeline", list(FIELDS), field_types=FIELDS, **kwargs
-    )
+    stream = client.query_pages("activity_timeline", list(FIELDS), field_types=FIELDS, **kwargs)
     pages = list(stream)
     frame = pl.concat(pages) if pages else pl.DataFrame()
     return frame, stream
@@ -278,7 +276,11 @@ def test_retry_budget_exhausted_names_object_request_and_error_code(
     route = respx.post(QUERY).mock(
         return_value=httpx.Response(
             500,
-            json={"result": False, "errorCode": "GU_1101", "errorDesc": "Oops, something went wrong."},
+            json={
+                "result": False,
+                "errorCode": "GU_1101",
+                "errorDesc": "Oops, something went wrong.",
+            },
         )
     )
     with caplog.at_level(logging.DEBUG), pytest.raises(GainsightRetriesExhausted) as err:
