@@ -10,6 +10,12 @@ import os
 
 from dagster import Definitions, EnvVar
 
+from gainsight_assets.downstream import (
+    build_customer_usage_asset,
+    build_customer_usage_job,
+    downstream_enabled,
+)
+from gainsight_assets.freshness import build_freshness_checks, build_freshness_sensor
 from gainsight_assets.gate import build_gate_check, primary_crm_accounts_spec
 from gainsight_assets.objects import enabled_objects
 from gainsight_assets.settings import Settings, load_settings
@@ -39,13 +45,22 @@ def build_definitions(settings: Settings, resources: dict | None = None) -> Defi
 
     gate_check = build_gate_check(settings)
     objects = enabled_objects(settings)
-    jobs = [obj.job(gate_check) for obj in objects]
+    sync_jobs = [obj.job(gate_check) for obj in objects]
+    jobs = list(sync_jobs)
+    assets = [primary_crm_accounts_spec(settings), *(obj.asset for obj in objects)]
+    if downstream_enabled(settings):
+        assets.append(build_customer_usage_asset(settings))
+        jobs.append(build_customer_usage_job())
+    freshness = build_freshness_checks(objects)
     return Definitions(
-        assets=[primary_crm_accounts_spec(settings), *(obj.asset for obj in objects)],
-        asset_checks=[gate_check],
+        assets=assets,
+        asset_checks=[gate_check, *freshness],
         jobs=jobs,
         schedules=build_schedules(settings, objects),
-        sensors=build_sensors(settings, objects),
+        sensors=[
+            *build_sensors(settings, objects, sync_jobs),
+            *build_freshness_sensor(freshness),
+        ],
         resources=resources if resources is not None else build_resources(),
     )
 

@@ -22,6 +22,7 @@ from dagster._core.storage.tags import (
 
 from gainsight_assets.definitions import build_definitions
 from gainsight_assets.demo.generator import generate_dataset
+from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, downstream_enabled
 from gainsight_assets.demo.server import DemoTenant
 from gainsight_assets.objects import SyncObject, enabled_objects
 from gainsight_assets.settings import PROJECT_ROOT, SETTINGS_ENV, load_settings
@@ -39,7 +40,14 @@ DEMO_SPANS = {
 }
 # Dagster's console logger at WARNING: the demo prints its own summary.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
-TABLES = ("companies", "activities", "survey_responses", "product_usage", "unmatched_records")
+TABLES = (
+    "companies",
+    "activities",
+    "survey_responses",
+    "product_usage",
+    "customer_usage_weekly",
+    "unmatched_records",
+)
 
 
 def ensure_dagster_home() -> Path:
@@ -106,6 +114,16 @@ def run_demo(*, companies: int = 40, out: Callable[[str], None] = print) -> dict
             outcome[obj.job_name] = result.success
             state = "succeeded" if result.success else "FAILED"
             out(f"{obj.job_name}: {window.start} .. {window.end} {state}")
+            if obj.name == "product_usage" and result.success and downstream_enabled(settings):
+                refresh = defs.resolve_job_def(CUSTOMER_USAGE_JOB).execute_in_process(
+                    instance=instance,
+                    partition_key=window.end,
+                    run_config=QUIET,
+                    raise_on_error=False,
+                )
+                outcome[CUSTOMER_USAGE_JOB] = refresh.success
+                state = "succeeded" if refresh.success else "FAILED"
+                out(f"{CUSTOMER_USAGE_JOB}: {window.end} {state}")
     out("")
     out(summarize(warehouse))
     return outcome

@@ -1,0 +1,127 @@
+"""``gainsight/customer_usage_weekly``: the example a data team copies for its own assets.
+
+Per account, week and metric: the week's usage value, the previous week's and the week-over-week
+change, plus the account's latest survey score in the week and its activity counts by type. It
+reads the Gainsight tables through the warehouse IO manager (partition-aware inputs), so it works
+unchanged on DuckDB and Postgres, and it counts each activity and survey response once (the latest
+version) even when an edited record was synced in several windows.
+"""
+
+import polars as pl
+from dagster import (
+    AssetExecutionContext,
+    AssetIn,
+    AssetsDefinition,
+    MetadataValue,
+    Output,
+    TimeWindowPartitionMapping,
+    asset,
+    define_asset_job,
+)
+
+from gainsight_assets.assets.common import GROUP, IO_MANAGER_KEY, gainsight_key
+from gainsight_assets.partitions import weekly
+from gainsight_assets.settings import Settings
+
+KEY = gainsight_key("customer_usage_weekly")
+CUSTOMER_USAGE_JOB = "customer_usage_weekly_refresh"
+ACTIVITY_COUNTS = {"EMAIL": "emails", "MEETING": "meetings", "TYPE_MANUAL": "manual_notes"}
+
+
+def week_over_week(usage: pl.DataFrame, week_start) -> pl.DataFrame:
+    """This week's value per account/product/metric/dimension beside last week's."""
+    keys = ["account_id", "product", "metric", "dimension"]
+    totals = usage.group_by([*keys, "week_start"]).agg(pl.col("value").sum())
+    this_week = totals.filter(pl.col("week_start") == week_start)
+    last_week = totals.filter(pl.col("week_start") < week_start).select(
+        *keys, pl.col("value").alias("previous_value")
+    )
+    return this_week.join(last_week, on=keys, how="left", nulls_equal=True).with_columns(
+        (pl.col("value") - pl.col("previous_value")).alias("wow_change"),
+        pl.when(pl.col("previous_value") != 0)
+        .then((pl.col("value") - pl.col("previous_value")) / pl.col("previous_value"))
+        .alias("wow_change_pct"),
+    )
+
+
+def latest_scores(surveys: pl.DataFrame) -> pl.DataFrame:
+    return (
+        surveys.sort("modified_at")
+        .unique(["source_object", "response_id"], keep="last")
+        .sort("responded_at", "modified_at", nulls_last=False)
+        .group_by("account_id")
+        .agg(
+            pl.col("score").last().alias("latest_survey_score"),
+            pl.col("survey_type").last().alias("latest_survey_type"),
+        )
+    )
+
+
+def activity_counts(activities: pl.DataFrame) -> pl.DataFrame:
+    latest = activities.sort("modified_at").unique("activity_id", keep="last")
+    counts = latest.group_by("account_id").agg(
+        pl.len().cast(pl.Int64).alias("activities"),
+        *(
+            (pl.col("activity_type") == kind).sum().cast(pl.Int64).alias(column)
+            for kind, column in ACTIVITY_COUNTS.items()
+        ),
+    )
+    return counts
+
+
+def build_customer_usage_asset(settings: Settings) -> AssetsDefinition:
+    @asset(
+        key=KEY,
+        partitions_def=weekly(settings.start_date),
+        ins={
+            # this week and the one before, for the week-over-week change
+            "usage": AssetIn(
+                gainsight_key("product_usage"),
+                partition_mapping=TimeWindowPartitionMapping(start_offset=-1),
+            ),
+            "surveys": AssetIn(gainsight_key("survey_responses")),
+            "activities": AssetIn(gainsight_key("activities")),
+        },
+        metadata={"partition_expr": "week_start"},
+        io_manager_key=IO_MANAGER_KEY,
+        group_name=GROUP,
+        kinds={"polars"},
+        description="Weekly usage per account and metric with its week-over-week change, the"
+        " latest survey score and activity counts. Refreshed when a week's usage lands.",
+    )
+    def customer_usage_weekly(
+        context: AssetExecutionContext,
+        usage: pl.DataFrame,
+        surveys: pl.DataFrame,
+        activities: pl.DataFrame,
+    ) -> Output[pl.DataFrame]:
+        week_start = context.partition_time_window.start
+        frame = (
+            week_over_week(usage, week_start)
+            .join(latest_scores(surveys), on="account_id", how="left")
+            .join(activity_counts(activities), on="account_id", how="left")
+            .with_columns(pl.col(c).fill_null(0) for c in ["activities", *ACTIVITY_COUNTS.values()])
+            .sort("account_id", "product", "metric", "dimension", nulls_last=True)
+        )
+        return Output(
+            frame,
+            metadata={
+                "accounts": frame["account_id"].n_unique(),
+                "metrics": MetadataValue.json(sorted(frame["metric"].unique().to_list())),
+            },
+        )
+
+    return customer_usage_weekly
+
+
+def build_customer_usage_job():
+    return define_asset_job(
+        CUSTOMER_USAGE_JOB,
+        selection=[KEY],
+        description="Recompute customer_usage_weekly for a week (launched by a sensor).",
+    )
+
+
+def downstream_enabled(settings: Settings) -> bool:
+    """It reads usage, surveys and activities, so it exists only when all three are synced."""
+    return settings.product_usage.enabled and settings.surveys.enabled and settings.activity.enabled
