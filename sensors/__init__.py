@@ -30,14 +30,13 @@ from dagster import (
     run_failure_sensor,
     sensor,
 )
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition as ExecutableDefinition,
+)
 from dagster._core.storage.tags import (
     ASSET_PARTITION_RANGE_END_TAG,
     ASSET_PARTITION_RANGE_START_TAG,
     PARTITION_NAME_TAG,
-)
-
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition as ExecutableDefinition,
 )
 
 from gainsight_assets.gate import gate_status
@@ -145,8 +144,9 @@ def build_run_all_sensor(
                 continue
             if last is not None:
                 requests.append(
-                    RunRequest(run_key=f"{obj.name}:{last}", job_name=obj.job_name,
-                               partition_key=last)
+                    RunRequest(
+                        run_key=f"{obj.name}:{last}", job_name=obj.job_name, partition_key=last
+                    )
                 )
         return requests
 
@@ -253,4 +253,3 @@ def build_sensors(
         build_failure_sensor(),
         *build_usage_sensor(objects),
     ]
-

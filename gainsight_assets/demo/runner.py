@@ -22,8 +22,8 @@ from dagster._core.storage.tags import (
 
 from gainsight_assets.definitions import build_definitions
 from gainsight_assets.demo.generator import generate_dataset
-from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, downstream_enabled
 from gainsight_assets.demo.server import DemoTenant
+from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, downstream_enabled
 from gainsight_assets.objects import SyncObject, enabled_objects
 from gainsight_assets.settings import PROJECT_ROOT, SETTINGS_ENV, load_settings
 from resources.gainsight import GainsightResource
