@@ -74,32 +74,52 @@ class SyncRun:
 
     def __post_init__(self) -> None:
         self._stats_start = self.gainsight.client.stats.snapshot()
+        self._accounts: pl.DataFrame | None = None
+        self._cached_directory: AccountDirectory | None = None
 
     @property
     def window(self) -> tuple[datetime, datetime]:
         window = self.context.partition_time_window
         return window.start, window.end
 
-    def directory(self, gsid_field_override: str | None) -> AccountDirectory:
-        """Open the gate (or refuse), then build the account directory for one object."""
-        accounts = require_accounts(
+    def open_gate(self, gsid_field_override: str | None) -> None:
+        """Refuse (writing nothing, asking Gainsight nothing) unless the CRM accounts exist."""
+        self._accounts = require_accounts(
             self.warehouse, self.settings, self.settings.gsid_column(gsid_field_override)
         )
-        company = self.settings.company
-        description = self.gainsight.describe(company.object)
-        gsid = description.require("Gsid", setting="company.object").field_name
-        crm_id = description.require(company.crm_id_field, setting="company.crm_id_field")
-        companies = self.collect(
-            self.gainsight.query_pages(
-                company.object,
-                [gsid, crm_id.field_name],
-                field_types={gsid: "GSID", crm_id.field_name: "STRING"},
-            ),
-            lambda page: page.select(
-                pl.col(gsid).alias("gsid"), pl.col(crm_id.field_name).alias("crm_id")
-            ),
-        )
-        return AccountDirectory.build(accounts, companies)
+
+    def resolve(self, frame: pl.DataFrame, company_col: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Matched and unmatched rows; an empty window costs no company lookup."""
+        if not frame.height:
+            return _unresolved(frame)
+        return self._directory().resolve(frame, company_col)
+
+    def resolve_key(self, frame: pl.DataFrame, key_col: str) -> tuple[pl.DataFrame, pl.DataFrame]:
+        if not frame.height:
+            return _unresolved(frame)
+        return self._directory().resolve_key(frame, key_col)
+
+    def _directory(self) -> AccountDirectory:
+        """The account directory, built once per run from the accounts and one Company query."""
+        if self._accounts is None:
+            raise RuntimeError("open_gate() must run before records are resolved")
+        if self._cached_directory is None:
+            company = self.settings.company
+            description = self.gainsight.describe(company.object)
+            gsid = description.require("Gsid", setting="company.object").field_name
+            crm_id = description.require(company.crm_id_field, setting="company.crm_id_field")
+            companies = self.collect(
+                self.gainsight.query_pages(
+                    company.object,
+                    [gsid, crm_id.field_name],
+                    field_types={gsid: "GSID", crm_id.field_name: "STRING"},
+                ),
+                lambda page: page.select(
+                    pl.col(gsid).alias("gsid"), pl.col(crm_id.field_name).alias("crm_id")
+                ),
+            )
+            self._cached_directory = AccountDirectory.build(self._accounts, companies)
+        return self._cached_directory
 
     def collect(
         self, stream: PageStream, shape: Callable[[pl.DataFrame], pl.DataFrame]
@@ -213,6 +233,14 @@ class SyncRun:
             ),
             metadata={"match_rate": round(rate, 4), "threshold": threshold},
         )
+
+
+def _unresolved(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The resolution of an empty frame: the output columns, no rows."""
+    matched = frame.with_columns(
+        pl.lit(None, pl.String).alias("account_id"), pl.lit(None, pl.String).alias("match_method")
+    )
+    return matched, frame.with_columns(pl.lit(None, pl.String).alias("reason"))
 
 
 def require_fields(

@@ -67,7 +67,7 @@ def build_activities_asset(settings: Settings):
         context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
     ) -> Iterator:
         run = SyncRun(context, settings, gainsight, warehouse, cadence="four_hourly")
-        directory = run.directory(cfg.gsid_field_override)
+        run.open_gate(cfg.gsid_field_override)
         description = gainsight.describe(cfg.object)
         fields = require_fields(
             description,
@@ -116,7 +116,7 @@ def build_activities_asset(settings: Settings):
             return shaped
 
         fetched = run.collect(stream, shape)
-        matched, unmatched = directory.resolve(fetched, "gs_company_id")
+        matched, unmatched = run.resolve(fetched, "gs_company_id")
         run.write_unmatched(
             [cfg.object],
             [

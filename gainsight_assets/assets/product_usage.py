@@ -73,7 +73,7 @@ def build_product_usage_asset(settings: Settings):
         context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
     ) -> Iterator:
         run = SyncRun(context, settings, gainsight, warehouse, cadence="weekly")
-        directory = run.directory(cfg.gsid_field_override)
+        run.open_gate(cfg.gsid_field_override)
         description = gainsight.describe(cfg.object)
         date_info = description.require(cfg.date_field, setting="product_usage.date_field")
         gsid = description.require("Gsid", setting="product_usage.object").field_name
@@ -158,7 +158,7 @@ def build_product_usage_asset(settings: Settings):
             )
 
         fetched = run.collect(stream, shape)
-        matched, unmatched = directory.resolve_key(fetched, "usage_key")
+        matched, unmatched = run.resolve_key(fetched, "usage_key")
         run.write_unmatched(
             [cfg.object],
             [

@@ -141,7 +141,7 @@ def build_survey_asset(settings: Settings):
         context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
     ) -> Iterator:
         run = SyncRun(context, settings, gainsight, warehouse, cadence="daily")
-        directory = run.directory(cfg.gsid_field_override)
+        run.open_gate(cfg.gsid_field_override)
         start, end = run.window
         matched_parts, unmatched_parts, custom_rows = [], [], []
         for row in cfg.objects:
@@ -171,7 +171,7 @@ def build_survey_asset(settings: Settings):
                     custom=[f.field_name for f in custom],
                 ),
             )
-            matched, unmatched = directory.resolve(fetched, "gs_company_id")
+            matched, unmatched = run.resolve(fetched, "gs_company_id")
             matched_parts.append(matched)
             unmatched_parts.append(
                 run.record_unmatched(

@@ -254,3 +254,12 @@ def test_a_misspelled_object_fails_with_close_matches(env) -> None:
     assert not result.success
     message = failure_message(result)
     assert "no object 'product_usage_gc'" in message and "product_usage__gc" in message
+
+
+def test_an_empty_window_costs_one_query_call(env, duckdb_url: str, demo_tenant) -> None:
+    before = demo_tenant.stats()["query_calls"]
+    result = run_object(Settings(), "activities", env, partition_key="2025-01-01-00:00")
+    assert result.success
+    assert demo_tenant.stats()["query_calls"] - before == 1  # no company lookup for no records
+    assert metadata(result)["rows_written"] == 0
+    assert read(duckdb_url, "gainsight.activities").height == 0
