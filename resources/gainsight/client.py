@@ -290,8 +290,13 @@ class GainsightClient:
         """One query call; ``timeout``/``max_retries`` override the client's for this call."""
         path = QUERY_PATH.format(object=object_name)
         envelope = self._call(
-            "POST", path, object_name=object_name, kind="query", body=body,
-            timeout=timeout, max_retries=max_retries,
+            "POST",
+            path,
+            object_name=object_name,
+            kind="query",
+            body=body,
+            timeout=timeout,
+            max_retries=max_retries,
         )
         return self._read(lambda: query_records(envelope), object_name, path)
 

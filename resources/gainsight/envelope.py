@@ -79,6 +79,8 @@ def query_records(envelope: Envelope) -> list[dict[str, Any]]:
     if data is None:
         return []
     if isinstance(data, dict):
+        if not data:
+            return []
         if "records" not in data:
             raise MalformedEnvelope("data is an object without a 'records' list")
         data = data["records"]
@@ -96,8 +98,8 @@ def data_list(envelope: Envelope, what: str) -> list[dict[str, Any]]:
     if envelope.result is False:
         raise MalformedEnvelope(f"result is false ({envelope.explanation})")
     data = envelope.data
-    if isinstance(data, dict):  # tolerate {"data": {"records": [...]}} here too
-        data = data.get("records", data.get(what))
+    if isinstance(data, dict):  # tolerate {"records": [...]} and a single unwrapped entry
+        data = data.get("records", data.get(what, [data] if "objectName" in data else None))
     if not isinstance(data, list) or any(not isinstance(item, dict) for item in data):
         raise MalformedEnvelope(f"data is not a list of {what}")
     return data

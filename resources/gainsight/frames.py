@@ -48,7 +48,17 @@ def frame_schema(select: Sequence[str], field_types: Mapping[str, str]) -> pl.Sc
 def records_to_frame(
     records: list[dict[str, Any]], schema: pl.Schema, *, object_name: str
 ) -> pl.DataFrame:
-    """Build one page. Raises ``UnparseableValues`` naming the field and a sample bad value."""
+    """Build one page. Raises ``UnparseableValues`` naming the field and a sample bad value.
+
+    Keys are the select strings verbatim; a tenant that answers with another case
+    (``gsid`` for ``Gsid``) is matched case-insensitively instead of read as nulls.
+    """
+    keys = _answered_keys(records, schema)
+    if keys != list(schema):
+        frame = records_to_frame(
+            records, pl.Schema(zip(keys, schema.values(), strict=True)), object_name=object_name
+        )
+        return frame.rename(dict(zip(keys, schema, strict=True)))
     raw_schema = {
         name: (pl.Float64() if dtype == pl.Float64 else pl.String())
         for name, dtype in schema.items()
@@ -66,6 +76,15 @@ def records_to_frame(
     typed = raw.select(_typed(name, dtype, raw.schema[name]) for name, dtype in schema.items())
     _ensure_nothing_lost(raw, typed, object_name)
     return typed
+
+
+def _answered_keys(records: list[dict[str, Any]], schema: pl.Schema) -> list[str]:
+    """The record key carrying each selected field (looked up in the first record only)."""
+    first = records[0] if records else {}
+    if all(name in first for name in schema):
+        return list(schema)
+    folded = {key.casefold(): key for key in first}
+    return [name if name in first else folded.get(name.casefold(), name) for name in schema]
 
 
 def _flatten(record: dict[str, Any], schema: pl.Schema) -> list[str | None]:

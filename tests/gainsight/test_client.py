@@ -434,3 +434,37 @@ def test_client_repr_hides_the_key() -> None:
     client = GainsightClient(base_url=BASE, access_key=KEY)
     assert KEY not in repr(client)
     client.close()
+
+
+@respx.mock
+def test_record_keys_in_another_case_are_not_read_as_nulls(clock: FakeClock) -> None:
+    respx.post(QUERY).mock(
+        side_effect=[ok([{"gsid": "a", "subject": "hi", "lastmodifieddate": 1714557600000}])]
+    )
+    frame, _ = collect(make_client(clock))
+    assert frame.select("Gsid", "Subject").row(0) == ("a", "hi")
+    assert frame["LastModifiedDate"].item() == datetime(2024, 5, 1, 10, tzinfo=UTC)
+
+
+@respx.mock
+def test_empty_data_object_means_no_rows(clock: FakeClock) -> None:
+    respx.post(QUERY).mock(return_value=httpx.Response(200, json={"result": True, "data": {}}))
+    frame, _ = collect(make_client(clock))
+    assert frame.height == 0
+
+
+@respx.mock
+def test_describe_answered_without_the_list_wrapper(clock: FakeClock) -> None:
+    respx.get(f"{BASE}/v1/meta/services/objects/Company/describe").mock(
+        return_value=httpx.Response(
+            200,
+            json={
+                "result": True,
+                "data": {
+                    "objectName": "company",
+                    "fields": [{"fieldName": "Gsid", "dataType": "GSID"}],
+                },
+            },
+        )
+    )
+    assert make_client(clock).describe("Company").field_names == ["Gsid"]
