@@ -43,15 +43,15 @@ class RateLimiter:
         self._recent: list[float] = []
         self.waited_seconds = 0.0
 
-    def acquire(self) -> None:
-        """Block until one more call fits in the budget, then record it."""
+    def acquire(self) -> float:
+        """Block until one more call fits in the budget, record it, and return its stamp."""
         while True:
             with self._lock, self._shared_state() as recent:
                 now = self._clock()
                 recent[:] = [t for t in recent if now - t < self.period]
                 if len(recent) < self.calls:
                     recent.append(now)
-                    return
+                    return now
                 wait = recent[0] + self.period - now
             wait = max(wait, 0.001)
             self.waited_seconds += wait

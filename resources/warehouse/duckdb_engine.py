@@ -136,7 +136,7 @@ class DuckDBEngine(WarehouseEngine):
     ) -> pl.DataFrame:
         params: list[object] = []
         where = self._where(window, equals, param_binder(params))
-        select = ", ".join(quote_ident(name) for name in columns) or "*"
+        select = ", ".join(quote_ident(name) for name in columns)
         sql = f"SELECT {select} FROM {self._name(table)}{where}"
         return _frame(self.conn.sql(sql, params=params or None).to_arrow_table())
 

@@ -194,6 +194,8 @@ class WarehouseEngine(ABC):
         self._require(table)
         existing = self._columns_of(table)
         selected = list(existing) if columns is None else list(columns)
+        if not selected:
+            raise ValueError(f"Reading {table}: columns must name at least one column.")
         if len(set(selected)) != len(selected):
             raise ValueError(f"Reading {table}: columns listed twice in {selected}.")
         self._check_columns(table, existing, [*selected, *_slice_columns(window, equals)])
@@ -247,7 +249,7 @@ class WarehouseEngine(ABC):
                 self._check_columns(table, existing, _slice_columns(window, equals))
                 plan = plan_evolution(table, existing, prepared.types)
                 if plan.changes_columns:
-                    self._evolve(table, plan, window, equals)
+                    self._evolve(table, plan)
                     existing = self._columns_of(table)
                 params: list[object] = []
                 where = self._where(window, equals, param_binder(params))
@@ -265,17 +267,8 @@ class WarehouseEngine(ABC):
         )
         self._execute(f"CREATE TABLE {self._name(table)} ({columns})")
 
-    def _evolve(
-        self,
-        table: TableRef,
-        plan: EvolutionPlan,
-        window: Window | None,
-        equals: Mapping[str, object],
-    ) -> None:
-        blocking = [
-            c for c in plan.conflicts if self._survivors_hold(table, c.column, window, equals)
-        ]
-        raise_conflicts(table, blocking)
+    def _evolve(self, table: TableRef, plan: EvolutionPlan) -> None:
+        raise_conflicts(table, [c for c in plan.conflicts if self._holds_values(table, c.column)])
         spec = self._latest_spec(table)
         if spec is not None:
             self._execute(f"DROP VIEW IF EXISTS {self._name(table.latest_view)}")
@@ -289,7 +282,7 @@ class WarehouseEngine(ABC):
             self._execute(
                 f"ALTER TABLE {name} ALTER COLUMN {quoted} TYPE {ddl} USING CAST({quoted} AS {ddl})"
             )
-        for conflict in plan.conflicts:  # none of them holds a value that survives the write
+        for conflict in plan.conflicts:  # columns holding only NULLs: nothing to convert
             ddl, quoted = self.ddl_types[conflict.new_type], quote_ident(conflict.column)
             self._execute(
                 f"ALTER TABLE {name} ALTER COLUMN {quoted} TYPE {ddl} USING CAST(NULL AS {ddl})"
@@ -297,18 +290,10 @@ class WarehouseEngine(ABC):
         if spec is not None:
             self._create_latest_view(table, spec)
 
-    def _survivors_hold(
-        self, table: TableRef, column: str, window: Window | None, equals: Mapping[str, object]
-    ) -> bool:
-        """Does a row outside the slice (one the write keeps) hold a value in ``column``?"""
-        if window is None and not equals:
-            return False  # the whole table is replaced
-        params: list[object] = []
-        inside = self._predicate(window, equals, param_binder(params))
+    def _holds_values(self, table: TableRef, column: str) -> bool:
+        """Does any row of ``table`` hold a non-NULL value in ``column``?"""
         rows = self._fetchall(
-            f"SELECT 1 FROM {self._name(table)} WHERE {quote_ident(column)} IS NOT NULL"
-            f" AND NOT COALESCE(({inside}), FALSE) LIMIT 1",
-            params,
+            f"SELECT 1 FROM {self._name(table)} WHERE {quote_ident(column)} IS NOT NULL LIMIT 1"
         )
         return bool(rows)
 

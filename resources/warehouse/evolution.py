@@ -9,11 +9,10 @@ Given the table's columns and the frame's logical types, :func:`plan_evolution` 
   is), *widen* (ALTER the column to the wider type, e.g. INTEGER -> BIGINT, BIGINT -> DOUBLE,
   DATE -> TIMESTAMP) or *conflict*.
 
-A conflict is resolved only when nothing can be lost: if no row that survives the write (that is,
-outside the slice being replaced) holds a value in that column, the engine retypes the column to
-the new type. That covers a column first created from all-null data, and any type change in a
-whole-table replace. Otherwise the write fails, before anything is changed, with one line per
-column such as::
+A conflict is resolved only when there is nothing to convert: a column that holds no value at all
+(typically one created as TEXT from an all-null frame column) is retyped to the new type. Any
+other conflict fails the write before anything is changed (whole-table replaces included), with one
+line per column such as::
 
     gainsight.activities.score: table has TIMESTAMP, new data has BOOLEAN; cannot widen. Drop or
     rename the column, or cast it in the asset.

@@ -13,10 +13,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 from resources.warehouse.identifiers import check_column_name, check_identifier
 
 DEFAULT_SCHEMA = "public"
+
+
+class TimeBounds(Protocol):
+    """Anything with aware ``start`` and ``end`` datetimes, such as Dagster's ``TimeWindow``."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
 
 
 @dataclass(frozen=True)
@@ -85,9 +96,9 @@ class Window:
             raise ValueError(f"Window start {self.start} must be before its end {self.end}.")
 
     @classmethod
-    def from_time_window(cls, column: str, time_window: object) -> Window:
+    def from_time_window(cls, column: str, time_window: TimeBounds) -> Window:
         """From a Dagster ``TimeWindow`` (anything with ``start`` and ``end``)."""
-        return cls(column, time_window.start, time_window.end)  # type: ignore[attr-defined]
+        return cls(column, time_window.start, time_window.end)
 
     @property
     def start_utc(self) -> datetime:
@@ -153,6 +164,4 @@ def _split_dotted(text: str) -> list[str]:
         if text[i] != ".":
             raise ValueError(f"Expected '.' after a quoted name in {text!r}.")
         i += 1
-        if i == n:
-            parts.append("")
     return parts

@@ -36,8 +36,8 @@ TIMESTAMP(TZ)         no          no          no       fits       fits       no
 TEXT                  no          no          no       no         no         fits
 ====================  ==========  ==========  =======  =========  =========  =====
 
-"no" is never automatic (in particular nothing becomes TEXT by itself); the engine then changes
-the column only if no stored value would be lost (see :mod:`resources.warehouse.evolution`).
+"no" is never automatic (in particular nothing becomes TEXT by itself): the write fails, unless the
+column holds only NULLs (see :mod:`resources.warehouse.evolution`).
 """
 
 from __future__ import annotations
@@ -60,7 +60,15 @@ NULL = "NULL"  # an all-null frame column: fits any table type, creates TEXT
 
 LOGICAL_TYPES = (TEXT, BIGINT, DOUBLE, BOOLEAN, DATE, TIMESTAMP)
 
-_INTEGER_RANK = {"TINYINT": 1, "UTINYINT": 1, "SMALLINT": 2, "USMALLINT": 2, "INTEGER": 3}
+# integer types that widen to BIGINT (every value fits); BIGINT and larger take BIGINT as is
+_INTEGER_RANK = {
+    "TINYINT": 1,
+    "UTINYINT": 1,
+    "SMALLINT": 2,
+    "USMALLINT": 2,
+    "INTEGER": 3,
+    "UINTEGER": 3,
+}
 _SYNONYMS = {
     "VARCHAR": TEXT,
     "CHARACTER VARYING": TEXT,
@@ -147,13 +155,7 @@ def compatibility(table_type: str, incoming: str) -> Compatibility:
 
 
 def _family(table_type: str) -> str:
-    if table_type in _INTEGER_RANK or table_type in {
-        BIGINT,
-        "UINTEGER",
-        "UBIGINT",
-        "HUGEINT",
-        "UHUGEINT",
-    }:
+    if table_type in _INTEGER_RANK or table_type in {BIGINT, "UBIGINT", "HUGEINT", "UHUGEINT"}:
         return "integer"
     if table_type.startswith("NUMERIC"):
         return "numeric"

@@ -18,7 +18,7 @@ between the first ``:`` after the scheme and the last ``@`` are replaced with ``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
@@ -65,7 +65,7 @@ class WarehouseTarget:
 
     kind: Literal["duckdb", "postgres"]
     path: Path | None = None
-    conninfo: str | None = field(default=None, compare=True)
+    conninfo: str | None = None
     lock_timeout_seconds: float = DEFAULT_LOCK_TIMEOUT_SECONDS
 
     @property
