@@ -20,7 +20,6 @@ import argparse
 import contextlib
 import hmac
 import html
-import ipaddress
 import json
 import signal
 import socket
@@ -40,6 +39,7 @@ from urllib.parse import unquote, urlsplit
 
 from gainsight_assets.demo.engine import QueryEngine, QueryError
 from gainsight_assets.demo.generator import DemoDataset, generate_dataset
+from resources.gainsight.resource import is_loopback
 
 ENVELOPES = ("records", "list")
 EMPTY_RESULTS = ("records", "result-false", "http-400")
@@ -153,15 +153,19 @@ class CallLog:
         with self._lock:
             self.calls = 0
             self.kinds: Counter[str] = Counter()
+            self.queries: Counter[str] = Counter()
             self.windows: dict[int, int] = {}
             self.limited_windows: dict[int, int] = {}
             self.rate_limited = 0
             self.statuses: Counter[int] = Counter()
+            self.server_seconds = 0.0
 
-    def record(self, kind: str) -> None:
+    def record(self, kind: str, object_name: str | None = None) -> None:
         with self._lock:
             self.calls += 1
             self.kinds[kind] += 1
+            if kind == "query" and object_name:
+                self.queries[object_name.casefold()] += 1
             window = self._window()
             self.windows[window] = self.windows.get(window, 0) + 1
 
@@ -174,6 +178,11 @@ class CallLog:
             seen = self.limited_windows.get(window, 0) + 1
             self.limited_windows[window] = seen
             return seen <= self.limit
+
+    def busy(self, seconds: float) -> None:
+        """Time spent answering one API call (read the body, build and write the answer)."""
+        with self._lock:
+            self.server_seconds += seconds
 
     def answered(self, status: int) -> None:
         with self._lock:
@@ -196,9 +205,11 @@ class CallLog:
                 "calls_by_kind": {k: self.kinds.get(k, 0) for k in ("query", "describe", "list")}
                 | {k: v for k, v in self.kinds.items() if k not in {"query", "describe", "list"}},
                 "query_calls": self.kinds.get("query", 0),
+                "query_calls_by_object": dict(sorted(self.queries.items())),
                 "describe_calls": self.kinds.get("describe", 0),
                 "list_calls": self.kinds.get("list", 0),
                 "rate_limited": self.rate_limited,
+                "server_seconds": self.server_seconds,
                 "statuses": {str(k): v for k, v in sorted(self.statuses.items())},
                 "rate_limit_per_window": self.limit,
                 "window_seconds": self.window_seconds,
@@ -255,15 +266,6 @@ def _success(payload_data: Any) -> dict[str, Any]:
 # -- the tenant ---------------------------------------------------------------------------------
 
 
-def is_loopback(host: str) -> bool:
-    if host.casefold() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
@@ -318,6 +320,7 @@ class DemoTenant:
         rate_limit_per_minute: int | None = None,
         rate_limit_window_seconds: float = 60.0,
         retry_after: bool = False,
+        page_cache_bytes: int = 0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         if not is_loopback(host):
@@ -338,7 +341,9 @@ class DemoTenant:
         self.envelope = envelope
         self.empty_result = empty_result
         self.retry_after = retry_after
-        self.engine = QueryEngine(dataset, date_format=date_format)
+        self.engine = QueryEngine(
+            dataset, date_format=date_format, page_cache_bytes=page_cache_bytes
+        )
         self.calls = CallLog(
             limit=rate_limit_per_minute, window_seconds=rate_limit_window_seconds, clock=clock
         )
@@ -572,11 +577,19 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         tenant = self.server.tenant
         path = urlsplit(self.path).path
-        body = self._body()
         if path.startswith(CONTROL_PREFIX):
-            self._send(tenant.control(method, path, body))
+            self._send(tenant.control(method, path, self._body()))
             return
-        tenant.calls.record(_endpoint_kind(path))
+        started = time.perf_counter()
+        try:
+            self._answer(tenant, method, path)
+        finally:
+            tenant.calls.busy(time.perf_counter() - started)
+
+    def _answer(self, tenant: DemoTenant, method: str, path: str) -> None:
+        body = self._body()
+        kind = _endpoint_kind(path)
+        tenant.calls.record(kind, unquote(path[len(QUERY_PREFIX) :]) if kind == "query" else None)
         fault = tenant.take_fault(path)
         if fault is not None:
             if fault.delay_seconds > 0:

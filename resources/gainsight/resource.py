@@ -48,7 +48,7 @@ def check_base_url(url: str) -> str:
         raise GainsightConfigError(
             "GAINSIGHT_BASE_URL must not carry credentials; put the key in GAINSIGHT_ACCESS_KEY."
         )
-    if parts.scheme == "http" and not _is_loopback(host):
+    if parts.scheme == "http" and not is_loopback(host):
         raise GainsightConfigError(
             f"GAINSIGHT_BASE_URL must use https (got http://{host}). Plain http is allowed only"
             " for a loopback host such as the local demo tenant (http://127.0.0.1:8765)."
@@ -61,11 +61,12 @@ def check_base_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
+def is_loopback(host: str) -> bool:
+    """``localhost``, ``127.0.0.0/8`` or ``::1`` (brackets allowed)."""
+    if host.casefold() == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host).is_loopback
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
 
