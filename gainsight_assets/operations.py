@@ -89,7 +89,7 @@ def sample_activities(
     date_field = description.require(cfg.date_field, setting="activity.date_field").field_name
     deadline = clock() + budget_seconds
     last_error: Exception | None = None
-    for size in SAMPLE_SIZES:
+    for attempt, size in enumerate(SAMPLE_SIZES):
         remaining = deadline - clock()
         if remaining <= 0:
             break
@@ -98,7 +98,8 @@ def sample_activities(
                 cfg.object,
                 {"select": [category], "orderBy": {date_field: "desc"}, "limit": size, "offset": 0},
                 select=[category],
-                timeout=remaining,
+                # an equal share of what is left, so a slow answer leaves time for the smaller ones
+                timeout=remaining / (len(SAMPLE_SIZES) - attempt),
                 max_retries=0,  # the smaller sample is the retry
             )
         except (GainsightRetriesExhausted, httpx.TimeoutException) as exc:
@@ -146,8 +147,12 @@ def cmd_sample_activities(args: argparse.Namespace) -> int:
     unmapped = sample.counts.filter(pl.col("mapped_type").is_null())
     if unmapped.height:
         print("\n# Paste under activity.category_map in gainsight.yaml:")
+        # keys are case-insensitive: one line per category, however many spellings it has
+        pasted: set[str] = set()
         for category, _, _, suggested in unmapped.iter_rows():
-            print(f"    {category.lower()}: {suggested}")
+            if category.lower() not in pasted:
+                pasted.add(category.lower())
+                print(f"    {category.lower()}: {suggested}")
     print(f"\nActivity types: {', '.join(ACTIVITY_TYPES)}")
     return 0
 

@@ -13,6 +13,7 @@ from dagster import (
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
+    partition_loading_context,
     schedule,
 )
 from dagster._core.storage.tags import (
@@ -36,12 +37,9 @@ CRON = {
 
 def last_closed_partition(obj: SyncObject, at: datetime) -> str | None:
     partitions = obj.asset.partitions_def
-    window = partitions.get_last_partition_window(current_time=at)
-    return (
-        None
-        if window is None
-        else partitions.get_partition_key_for_timestamp(window.start.timestamp())
-    )
+    # Dagster 1.13 takes the evaluation time from the partition loading context, not an argument.
+    with partition_loading_context(effective_dt=at):
+        return partitions.get_last_partition_key()
 
 
 def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
@@ -74,7 +72,8 @@ def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
 def _lookback_start(obj: SyncObject, last: str, days: int) -> str:
     partitions = obj.asset.partitions_def
     last_start = partitions.time_window_for_partition_key(last).start
-    wanted = last_start - timedelta(days=days - 1)
+    # never before the first partition (start_date): such a key does not exist
+    wanted = max(last_start - timedelta(days=days - 1), partitions.start)
     keys = partitions.get_partition_keys_in_time_window(
         type(partitions.time_window_for_partition_key(last))(wanted, last_start + timedelta(days=1))
     )

@@ -219,10 +219,12 @@ def failure_record(context: RunFailureSensorContext) -> dict | None:
     }
 
 
-def build_usage_sensor(objects: list[SyncObject]) -> list[SensorDefinition]:
-    if not any(obj.name == "product_usage" for obj in objects):
+def build_usage_sensor(settings: Settings) -> list[SensorDefinition]:
+    from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, downstream_enabled
+
+    # Its job exists only when usage, surveys and activities are all synced.
+    if not downstream_enabled(settings):
         return []
-    from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
 
     @asset_sensor(
         asset_key=AssetKey(["gainsight", "product_usage"]),
@@ -236,7 +238,8 @@ def build_usage_sensor(objects: list[SyncObject]) -> list[SensorDefinition]:
         partition = materialization.partition if materialization else None
         if partition is None:
             return SkipReason("Usage materialized without a partition.")
-        return RunRequest(run_key=f"{partition}:{asset_event.storage_id}", partition_key=partition)
+        # an EventLogEntry has no storage id: the materializing run makes the key unique
+        return RunRequest(run_key=f"{partition}:{asset_event.run_id}", partition_key=partition)
 
     return [usage_landed]
 
@@ -251,5 +254,5 @@ def build_sensors(
         build_gate_sensor(settings, objects, jobs),
         build_run_all_sensor(settings, objects, jobs),
         build_failure_sensor(),
-        *build_usage_sensor(objects),
+        *build_usage_sensor(settings),
     ]
