@@ -200,7 +200,8 @@ def sync_status(
         record = records[0]
         state = _STATUS_WORDS.get(record.dagster_run.status, record.dagster_run.status.value)
         if record.end_time is not None:
-            detail = f"Completed {_ago(record.end_time, now)}"
+            verb = "Completed" if state == "Completed" else "Finished"
+            detail = f"{verb} {_ago(record.end_time, now)}"
         else:
             detail = (
                 f"Started {_ago(record.start_time or record.create_timestamp.timestamp(), now)}"

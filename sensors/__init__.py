@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import polars as pl
 from dagster import (
     AssetKey,
+    DagsterEventType,
     DefaultSensorStatus,
     EventLogEntry,
     RunFailureSensorContext,
@@ -54,7 +55,7 @@ FIRST_SYNC_SPAN = {
     "product_usage": timedelta(weeks=4),
 }
 _SECRET_PATTERNS = (
-    re.compile(r"(?i)(accesskey['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+"),
+    re.compile(r"(?i)(accesskey['\"]?\s*[:=]\s*['\"]?)[^\s'\",}&]+"),
     re.compile(r"(://[^:/@\s]+:)[^@\s]+(@)"),
 )
 
@@ -205,8 +206,12 @@ def failure_record(context: RunFailureSensorContext) -> dict | None:
         while error is not None and error.cause is not None:
             error = error.cause
         if error is not None:
-            error_class, message = error.cls_name or error_class, error.message.strip()
+            error_class = error.cls_name or error_class
+            message = _CLASS_PREFIX.sub("", error.message.strip(), count=1)
             break
+    failed_check = _failed_blocking_check(context)
+    if failed_check is not None:  # e.g. the primary-CRM gate: say why it failed, not just "failed"
+        error_class, message = failed_check
     secrets = (os.environ.get("GAINSIGHT_ACCESS_KEY", ""),)
     return {
         "run_id": run.run_id,
@@ -217,6 +222,22 @@ def failure_record(context: RunFailureSensorContext) -> dict | None:
         "message": redact(message, secrets)[:2000],
         "failed_at": datetime.now(UTC),
     }
+
+
+_CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure)[\w]*: ")
+
+
+def _failed_blocking_check(context: RunFailureSensorContext) -> tuple[str, str] | None:
+    """The name and description of the first failed check of the run, if any failed."""
+    records = context.instance.get_records_for_run(
+        run_id=context.dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    for record in records:
+        event = record.event_log_entry.dagster_event
+        evaluation = event.event_specific_data if event else None
+        if evaluation is not None and not evaluation.passed:
+            return f"AssetCheckFailed[{evaluation.check_name}]", evaluation.description or ""
+    return None
 
 
 def build_usage_sensor(settings: Settings) -> list[SensorDefinition]:

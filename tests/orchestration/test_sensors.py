@@ -318,6 +318,18 @@ def test_a_failure_message_that_carries_secrets_is_redacted(
     assert "call with key <redacted> failed" in message
 
 
+def test_a_closed_gate_is_recorded_with_its_reason(instance, online, duckdb_url: str) -> None:
+    result = run_object(
+        Settings(), "surveys", online, partition_key="2025-03-11", instance=instance
+    )
+    assert not result.success
+    failure_tick(build_definitions(Settings(), resources=online), instance, result.run_id, online)
+    [row] = read(duckdb_url, "gainsight.sync_failures").to_dicts()
+    assert row["error_class"] == "AssetCheckFailed[primary_crm_accounts_present]"
+    assert row["message"].startswith("Primary-CRM gate closed")
+    assert "Gainsight cannot be the primary CRM" in row["message"]
+
+
 def test_failures_of_other_jobs_are_not_recorded(instance, offline, duckdb_url: str) -> None:
     @op
     def boom() -> None:
