@@ -24,7 +24,7 @@ from dagster import (
 
 from gainsight_assets.settings import Settings
 from resources.gainsight.metadata import close_matches
-from resources.warehouse import TableRef, WarehouseResource
+from resources.warehouse import TableRef, WarehouseEngine, WarehouseResource
 
 PRIMARY_CRM_ACCOUNTS = AssetKey(["primary_crm", "accounts"])
 GATE_CHECK_NAME = "primary_crm_accounts_present"
@@ -52,12 +52,17 @@ def primary_crm_accounts_spec(settings: Settings) -> AssetSpec:
 
 
 def gate_status(warehouse: WarehouseResource, settings: Settings) -> GateStatus:
+    with warehouse.engine() as engine:
+        return _gate_status(engine, settings)
+
+
+def _gate_status(engine: WarehouseEngine, settings: Settings) -> GateStatus:
     crm = settings.primary_crm
     table = TableRef.parse(crm.accounts_table)
-    if not warehouse.table_exists(table):
+    if not engine.table_exists(table):
         problem = f"the table `{crm.accounts_table}` does not exist"
         return GateStatus(False, 0, closed_message(settings, problem))
-    count = warehouse.count(table)
+    count = engine.count(table)
     if count == 0:
         return GateStatus(False, 0, closed_message(settings, f"`{crm.accounts_table}` is empty"))
     return GateStatus(True, count, f"{count} {crm.system} accounts in `{crm.accounts_table}`.")
@@ -76,16 +81,20 @@ def closed_message(settings: Settings, problem: str) -> str:
 def require_accounts(
     warehouse: WarehouseResource, settings: Settings, gsid_column: str
 ) -> pl.DataFrame:
-    """The accounts as ``account_id``, ``gsid`` — or a Failure that writes nothing."""
-    status = gate_status(warehouse, settings)
-    if not status.open:
-        raise Failure(description=status.message, allow_retries=False)
+    """The accounts as ``account_id``, ``gsid`` — or a Failure that writes nothing.
+
+    One warehouse connection for the whole check and read.
+    """
     crm = settings.primary_crm
     table = TableRef.parse(crm.accounts_table)
-    columns = list(warehouse.columns(table))
-    account_id = _column(columns, crm.account_id_column, "primary_crm.account_id_column")
-    gsid = _column(columns, gsid_column, "gsid_field (or the object's gsid_field_override)")
-    frame = warehouse.read(table, columns=[account_id, gsid])
+    with warehouse.engine() as engine:
+        status = _gate_status(engine, settings)
+        if not status.open:
+            raise Failure(description=status.message, allow_retries=False)
+        columns = list(engine.columns(table))
+        account_id = _column(columns, crm.account_id_column, "primary_crm.account_id_column")
+        gsid = _column(columns, gsid_column, "gsid_field (or the object's gsid_field_override)")
+        frame = engine.read(table, columns=[account_id, gsid])
     return frame.select(
         pl.col(account_id).cast(pl.String).alias("account_id"),
         pl.col(gsid).cast(pl.String).alias("gsid"),

@@ -70,23 +70,32 @@ class AccountDirectory:
 
     def resolve(self, frame: pl.DataFrame, company_col: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Split ``frame`` into matched rows (+``account_id``, ``match_method``) and unmatched
-        rows (+``reason``)."""
+        rows (+``reason``), each in the frame's order.
+
+        Only the key is looked up (a mapping over the directory, not a join of the whole frame),
+        so the frame's columns are copied once, into one side or the other.
+        """
         key = pl.col(company_col).cast(pl.String).str.strip_chars()
-        joined = frame.with_columns(_gs_key=key).join(
-            self.by_company, left_on="_gs_key", right_on="gs_company_id", how="left"
+        companies = self.by_company["gs_company_id"]
+
+        def lookup(column: str) -> pl.Expr:
+            return key.replace_strict(
+                companies, self.by_company[column], default=None, return_dtype=pl.String
+            ).alias(column)
+
+        found = frame.select(key.alias("_gs_key"), lookup("account_id"), lookup("match_method"))
+        hit = found["account_id"].is_not_null()
+        matched = frame.with_columns(found["account_id"], found["match_method"]).filter(hit)
+        gs_key = found["_gs_key"].filter(~hit)
+        reason = (
+            pl.when(gs_key.is_null() | (gs_key == ""))
+            .then(pl.lit(REASON_MISSING_ID))
+            .when(gs_key.is_in(self.known_companies.implode()))
+            .then(pl.lit(REASON_NO_ACCOUNT))
+            .otherwise(pl.lit(REASON_UNKNOWN_COMPANY))
+            .alias("reason")
         )
-        matched = joined.filter(pl.col("account_id").is_not_null()).drop("_gs_key")
-        unmatched = (
-            joined.filter(pl.col("account_id").is_null())
-            .with_columns(
-                reason=pl.when(pl.col("_gs_key").is_null() | (pl.col("_gs_key") == ""))
-                .then(pl.lit(REASON_MISSING_ID))
-                .when(pl.col("_gs_key").is_in(self.known_companies.implode()))
-                .then(pl.lit(REASON_NO_ACCOUNT))
-                .otherwise(pl.lit(REASON_UNKNOWN_COMPANY))
-            )
-            .drop("_gs_key", "account_id", "match_method")
-        )
+        unmatched = frame.filter(~hit).with_columns(reason)
         return matched, unmatched
 
     def resolve_key(self, frame: pl.DataFrame, key_col: str) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -116,7 +116,9 @@ def build_activities_asset(settings: Settings):
             return shaped
 
         fetched = run.collect(stream, shape)
+        unmapped = unmapped_categories(fetched, cfg.category_map)
         matched, unmatched = run.resolve(fetched, "gs_company_id")
+        del fetched  # hold one copy of the window at a time
         run.write_unmatched(
             [cfg.object],
             [
@@ -142,7 +144,7 @@ def build_activities_asset(settings: Settings):
             "modified_at",
             "gs_company_id",
         ).sort("modified_at", "activity_id")
-        unmapped = unmapped_categories(fetched, cfg.category_map)
+        del matched, unmatched
         if unmapped:
             context.log.warning(
                 "ReportingCategory values without a mapping were routed to TYPE_MANUAL: %s. Add"

@@ -9,13 +9,16 @@ the request and Gainsight's ``errorCode``/``errorDesc`` — never into a silent 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import polars as pl
@@ -35,7 +38,12 @@ from resources.gainsight.errors import (
     GainsightResponseError,
     GainsightRetriesExhausted,
 )
-from resources.gainsight.frames import UnparseableValues, frame_schema, records_to_frame
+from resources.gainsight.frames import (
+    UnparseableValues,
+    frame_schema,
+    json_page_frame,
+    records_to_frame,
+)
 from resources.gainsight.metadata import ObjectDescription, ObjectInfo, close_matches
 from resources.gainsight.query import Where
 from resources.gainsight.rate_limit import RateLimiter
@@ -46,6 +54,7 @@ DESCRIBE_PATH = "/v1/meta/services/objects/{object}/describe"
 QUERY_PATH = "/v1/data/objects/query/{object}"
 
 log = logging.getLogger("gainsight")
+T = TypeVar("T")
 
 
 @dataclass
@@ -92,6 +101,12 @@ class PageStream:
     Offset paging at ``page_size`` in a stable order; stops on a short or empty page; drops
     records already seen on an earlier page (offset paging is not snapshot-stable); stops at
     ``max_records`` and then says whether more existed (``truncated``).
+
+    While the caller works on a full page, the next one is already being fetched and parsed on
+    the client's fetch thread (one call ahead, never more: reading every page makes exactly the
+    calls of a sequential loop, and at most two pages are held at once; a caller that stops
+    early may have caused that one call more, which closing the stream cancels or awaits).
+    Errors of that call surface where the caller asks for the page.
     """
 
     client: GainsightClient
@@ -106,31 +121,50 @@ class PageStream:
     records: int = 0
     duplicates: int = 0
     truncated: bool = False
-    _seen: set[str] = field(default_factory=set)
+    # ids of earlier pages: their hashes, and the exact ids once a hash is seen twice
+    _seen_hashes: set[int] = field(default_factory=set)
+    _seen_ids: list[pl.Series] = field(default_factory=list)
+    _seen: set[str | None] | None = None
 
     def __iter__(self) -> Iterator[pl.DataFrame]:
-        offset = 0
         page_size = self.client.page_size
-        while True:
-            remaining = None if self.max_records is None else self.max_records - self.records
+        fetched = 0  # records served so far (duplicates included): the next offset
+        kept = 0  # records kept so far: what max_records counts
+
+        def ask(offset: int, kept: int) -> tuple[int, Future[pl.DataFrame]]:
+            remaining = None if self.max_records is None else self.max_records - kept
             # Ask for one record past the cap so truncation is known, not guessed.
             limit = page_size if remaining is None else min(page_size, remaining + 1)
-            records = self.client.query_once(
-                self.object_name, self._body(limit, offset), select=self.select
+            body = self._body(limit, offset)
+            return limit, self.client.fetch_async(
+                self.client.query_frame, self.object_name, body, schema=self.schema
             )
-            offset += len(records)
-            if remaining is not None and len(records) > remaining:
-                self.truncated = True
-                records = records[:remaining]
-            frame = self._frame(records)
-            if frame.height:
-                self.pages += 1
-                self.records += frame.height
-                self.client.stats.pages += 1
-                self.client.stats.records += frame.height
-                yield frame
-            if self.truncated or len(records) < limit:
-                return
+
+        limit, pending = ask(0, 0)
+        try:
+            while pending is not None:
+                page = pending.result()
+                pending = None
+                served = page.height
+                fetched += served
+                remaining = None if self.max_records is None else self.max_records - kept
+                if remaining is not None and served > remaining:
+                    self.truncated = True
+                    page = page.head(remaining)
+                frame = self._dedupe(page)
+                kept += frame.height
+                if not self.truncated and served == limit:
+                    limit, pending = ask(fetched, kept)  # fetched while the caller works
+                if frame.height:
+                    self.pages += 1
+                    self.records += frame.height
+                    self.client.stats.pages += 1
+                    self.client.stats.records += frame.height
+                    yield frame
+        finally:
+            if pending is not None and not pending.cancel():
+                _settle(pending)  # the caller stopped early: let the call in flight end
+            self._seen_hashes, self._seen_ids, self._seen = set(), [], None  # paging is over
 
     def _body(self, limit: int, offset: int) -> dict[str, Any]:
         body: dict[str, Any] = {"select": self.select}
@@ -142,15 +176,29 @@ class PageStream:
         body["offset"] = offset
         return body
 
-    def _frame(self, records: list[dict[str, Any]]) -> pl.DataFrame:
-        try:
-            frame = records_to_frame(records, self.schema, object_name=self.object_name)
-        except UnparseableValues as exc:
-            raise GainsightResponseError(str(exc), object_name=self.object_name) from exc
+    def _dedupe(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """Drop ids already served on an earlier page (and repeats within the page).
+
+        Earlier pages are remembered by the 64-bit hashes of their ids, which is cheap; only when
+        a hash comes back (a record moved across a page boundary, or a collision) are the exact
+        ids collected, and from then on compared exactly.
+        """
         if self.id_field is None or not frame.height:
             return frame
         ids = frame[self.id_field]
         keep = ids.is_null() | ids.is_first_distinct()
+        if self._seen is None:
+            hashes = ids.hash().to_list()
+            if self._seen_hashes.isdisjoint(hashes):
+                self._seen_hashes.update(hashes)
+                self._seen_ids.append(ids)
+                if keep.all():
+                    return frame  # the common case: nothing to drop, nothing to copy
+                fresh = frame.filter(keep)
+                self.duplicates += frame.height - fresh.height
+                return fresh
+            self._seen = set(pl.concat(self._seen_ids).to_list()) if self._seen_ids else set()
+            self._seen_hashes, self._seen_ids = set(), []
         id_list = ids.to_list()
         if not self._seen.isdisjoint(id_list):  # rare: a record moved across a page boundary
             keep = keep & pl.Series([i not in self._seen for i in id_list])
@@ -158,6 +206,11 @@ class PageStream:
         self.duplicates += frame.height - fresh.height
         self._seen.update(id_list)
         return fresh
+
+
+def _settle(future: Future[Any]) -> None:
+    with contextlib.suppress(Exception):
+        future.result()
 
 
 class GainsightClient:
@@ -186,6 +239,8 @@ class GainsightClient:
         self._sleep = sleep
         self._clock = clock
         self._objects: list[ObjectInfo] | None = None
+        self._fetcher: ThreadPoolExecutor | None = None
+        self._fetcher_lock = threading.Lock()
         self._describes: dict[str, ObjectDescription] = {}
         self._http = httpx.Client(
             base_url=self.base_url,
@@ -203,7 +258,17 @@ class GainsightClient:
         return f"GainsightClient(base_url={self.base_url!r}, access_key=<redacted>)"
 
     def close(self) -> None:
+        if self._fetcher is not None:
+            self._fetcher.shutdown(wait=True)
+            self._fetcher = None
         self._http.close()
+
+    def fetch_async(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> Future[T]:
+        """Run one call on the client's fetch thread (one call at a time, in order)."""
+        with self._fetcher_lock:
+            if self._fetcher is None:
+                self._fetcher = ThreadPoolExecutor(1, thread_name_prefix="gainsight-fetch")
+            return self._fetcher.submit(call, *args, **kwargs)
 
     def __enter__(self) -> GainsightClient:
         return self
@@ -300,6 +365,28 @@ class GainsightClient:
         )
         return self._read(lambda: query_records(envelope), object_name, path)
 
+    def query_frame(
+        self, object_name: str, body: dict[str, Any], *, schema: pl.Schema
+    ) -> pl.DataFrame:
+        """One query call, answered as a typed frame in ``schema`` (before de-duplication)."""
+        path = QUERY_PATH.format(object=object_name)
+
+        def fast(response: httpx.Response) -> pl.DataFrame | None:
+            if "json" not in response.headers.get("content-type", ""):
+                return None
+            return json_page_frame(response.content, schema, object_name=object_name)
+
+        try:
+            answer = self._call(
+                "POST", path, object_name=object_name, kind="query", body=body, fast=fast
+            )
+            if isinstance(answer, pl.DataFrame):
+                return answer
+            records = self._read(lambda: query_records(answer), object_name, path)
+            return records_to_frame(records, schema, object_name=object_name)
+        except UnparseableValues as exc:
+            raise GainsightResponseError(str(exc), object_name=object_name) from exc
+
     # -- transport --------------------------------------------------------------------------
 
     def _call(
@@ -312,7 +399,10 @@ class GainsightClient:
         body: dict[str, Any] | None = None,
         timeout: float | None = None,
         max_retries: int | None = None,
-    ) -> Envelope:
+        fast: Callable[[httpx.Response], Any] | None = None,
+    ) -> Any:
+        """One call with its waits and retries: the ``Envelope``, or what ``fast`` made of a
+        200 answer (``fast`` returns ``None`` to leave the answer to the general path)."""
         request = f"{method} {path}"
         retries = self.retry.max_retries if max_retries is None else max_retries
         extra = {} if timeout is None else {"timeout": timeout}
@@ -334,6 +424,10 @@ class GainsightClient:
                 problem = f"connection failed ({type(exc).__name__})"
                 envelope = None
             else:
+                if fast is not None and response.status_code == 200:
+                    made = fast(response)
+                    if made is not None:
+                        return made
                 envelope = self._envelope_or_none(response)
                 if response.status_code == 429 or (envelope and envelope.is_rate_limited):
                     rate_waits += 1

@@ -5,10 +5,16 @@ Gainsight returns dates as epoch milliseconds in some tenants and ISO-8601 strin
 strings, and booleans as JSON booleans or ``"true"``. Every page is built the same way so that the
 frames of one query share one schema: each selected field gets the dtype its describe ``dataType``
 implies, and every date becomes a UTC ``Datetime``.
+
+``json_page_frame`` is the fast path for the common answer (``result: true`` and a list of flat
+records): Polars reads the body straight into columns, outside the GIL, without building a Python
+object per value. Anything else (nested values, other-case keys, error or empty envelopes) returns
+``None`` and takes the general path, ``records_to_frame``, which keeps every rule above.
 """
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -73,9 +79,80 @@ def records_to_frame(
             schema=dict.fromkeys(schema, pl.String()),
             orient="row",
         )
-    typed = raw.select(_typed(name, dtype, raw.schema[name]) for name, dtype in schema.items())
+    return typed_frame(raw, schema, object_name=object_name)
+
+
+def _bare_list(content: bytes) -> bool:
+    """Whether the first ``"data"`` key holds a list (a guess: only the order of tries)."""
+    at = content.find(b'"data"')
+    return at >= 0 and content[at + 6 : at + 64].lstrip(b" \t\r\n:")[:1] == b"["
+
+
+def json_page_frame(content: bytes, schema: pl.Schema, *, object_name: str) -> pl.DataFrame | None:
+    """A typed page read by Polars from a ``result: true`` query answer, else ``None``.
+
+    ``None`` (take the general path) unless every selected key occurs in the body verbatim, the
+    envelope has no ``errorCode``, and ``data.records`` (or a bare ``data`` list) is a non-empty
+    list of flat objects. Values are read as text, as the general path reads them (a JSON
+    number as its shortest text), then typed the same way.
+    """
+    if not all(json.dumps(name, ensure_ascii=False).encode() + b":" in content for name in schema):
+        return None  # keys in another case, or absent: the general path matches them
+    record = pl.Struct({name: pl.String() for name in schema})
+    shapes = [pl.Struct({"records": pl.List(record)}), pl.List(record)]
+    if _bare_list(content):
+        shapes.reverse()
+    for shape in shapes:
+        try:
+            envelope = pl.read_json(
+                io.BytesIO(content),
+                schema={"result": pl.Boolean(), "errorCode": pl.String(), "data": shape},
+            )
+        except (pl.exceptions.PolarsError, ValueError):
+            continue
+        if envelope.height != 1:
+            return None
+        records = pl.col("data")
+        if isinstance(shape, pl.Struct):
+            records = records.struct.field("records")
+        result, error_code, count = envelope.select("result", "errorCode", records.list.len()).row(
+            0
+        )
+        if result is False or error_code is not None or not count:
+            return None  # an error, no rows, or "data": null / {} / "records": null
+        raw = envelope.select(records.alias("records")).explode("records").unnest("records")
+        return typed_frame(raw, schema, object_name=object_name)
+    return None
+
+
+def typed_frame(raw: pl.DataFrame, schema: pl.Schema, *, object_name: str) -> pl.DataFrame:
+    """Raw columns (text, or Float64 for numbers) in the query's schema, checked for losses."""
+    epochs = _epoch_columns(raw, schema)
+    typed = raw.select(
+        _typed(name, dtype, raw.schema[name], epoch=name in epochs)
+        for name, dtype in schema.items()
+    )
     _ensure_nothing_lost(raw, typed, object_name)
     return typed
+
+
+def _epoch_columns(raw: pl.DataFrame, schema: pl.Schema) -> set[str]:
+    """Date columns whose every value is whole epoch milliseconds (the common case), which
+    convert directly instead of trying every date format on every value."""
+    dates = [n for n, dtype in schema.items() if dtype == UTC_DATETIME and raw.height]
+    if not dates:
+        return set()
+    checks = raw.select(
+        (_as_epoch_ms(pl.col(n), raw.schema[n]).null_count() == pl.col(n).null_count()).alias(n)
+        for n in dates
+    )
+    return {name for name, whole in checks.row(0, named=True).items() if whole}
+
+
+def _as_epoch_ms(col: pl.Expr, raw_dtype: pl.DataType) -> pl.Expr:
+    if raw_dtype.is_integer():
+        return col.cast(pl.Int64)
+    return col.cast(pl.String).str.strip_chars().cast(pl.Int64, strict=False)
 
 
 def _answered_keys(records: list[dict[str, Any]], schema: pl.Schema) -> list[str]:
@@ -100,8 +177,17 @@ def _flatten(record: dict[str, Any], schema: pl.Schema) -> list[str | None]:
     return [text(record.get(name)) for name in schema]
 
 
-def _typed(name: str, dtype: pl.DataType, raw_dtype: pl.DataType) -> pl.Expr:
+def _typed(
+    name: str, dtype: pl.DataType, raw_dtype: pl.DataType, *, epoch: bool = False
+) -> pl.Expr:
     col = pl.col(name)
+    if dtype == UTC_DATETIME and epoch:
+        return (
+            pl.from_epoch(_as_epoch_ms(col, raw_dtype), time_unit="ms")
+            .dt.cast_time_unit("us")
+            .dt.replace_time_zone("UTC")
+            .alias(name)
+        )
     if dtype == UTC_DATETIME:
         return parse_utc_datetime(col).alias(name)
     if dtype == pl.Float64:
@@ -144,8 +230,8 @@ def parse_utc_datetime(col: pl.Expr) -> pl.Expr:
 def _ensure_nothing_lost(raw: pl.DataFrame, typed: pl.DataFrame, object_name: str) -> None:
     """Fail when a non-null value became null in conversion: data would silently be lost."""
     for name, dtype in typed.schema.items():
-        if dtype == pl.String():
-            continue
+        if dtype == pl.String() or typed[name].null_count() == raw[name].null_count():
+            continue  # a raw null stays null, so equal counts mean no value was lost
         sample = raw[name].filter(raw[name].is_not_null() & typed[name].is_null()).head(3)
         if len(sample):
             raise UnparseableValues(

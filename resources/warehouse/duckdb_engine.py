@@ -10,7 +10,8 @@
 - **Results are always consumed** (duckdb 2.0 refuses new work on a connection with unfetched
   ``execute()`` results).
 - **Bulk insert through Arrow**: the frame's Arrow table is registered as a view on the connection
-  and copied with ``INSERT INTO t (cols) SELECT cols FROM view``, matching columns by name.
+  and copied with ``INSERT INTO t (cols) SELECT cols FROM view``, matching columns by name. Text
+  is checked for NUL characters on that Arrow table's value buffers, in place.
 - **Letter case**: DuckDB treats ``Score`` and ``score`` as one identifier even when quoted; the
   shared rules in :mod:`resources.warehouse.identifiers` refuse such pairs on every engine.
 """
@@ -29,6 +30,7 @@ import polars as pl
 
 from resources.warehouse.engine import WarehouseEngine, param_binder, utc_timestamps
 from resources.warehouse.errors import WarehouseError, WarehouseLockedError
+from resources.warehouse.frames import refuse_nul
 from resources.warehouse.identifiers import quote_ident
 from resources.warehouse.refs import TableRef, Window
 from resources.warehouse.sqltypes import BIGINT, BOOLEAN, DATE, DOUBLE, TEXT, TIMESTAMP
@@ -115,10 +117,15 @@ class DuckDBEngine(WarehouseEngine):
     def _create_schema(self, schema: str) -> None:
         self._execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
 
+    def _check_text(self, frame: pl.DataFrame, table: TableRef) -> None:
+        """Checked in ``_bulk_insert``, on the Arrow data it inserts (one conversion, not two)."""
+
     def _bulk_insert(self, table: TableRef, frame: pl.DataFrame) -> None:
         view = f"__warehouse_frame_{uuid.uuid4().hex}"
         columns = ", ".join(quote_ident(name) for name in frame.columns)
-        self.conn.register(view, frame.to_arrow())
+        data = frame.to_arrow()
+        refuse_nul(frame, table, arrow=data)  # inside the transaction: a refusal rolls back
+        self.conn.register(view, data)
         try:
             self._execute(
                 f"INSERT INTO {self._name(table)} ({columns})"

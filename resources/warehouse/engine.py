@@ -39,7 +39,7 @@ import polars as pl
 
 from resources.warehouse.errors import IdentifierError, TableNotFoundError, WarehouseError
 from resources.warehouse.evolution import EvolutionPlan, plan_evolution, raise_conflicts
-from resources.warehouse.frames import PreparedFrame, check_slice, prepare_frame
+from resources.warehouse.frames import PreparedFrame, check_slice, prepare_frame, refuse_nul
 from resources.warehouse.identifiers import check_column_name, fold, quote_ident
 from resources.warehouse.refs import TableRef, Window, sql_value
 from resources.warehouse.sqltypes import NULL, TEXT, canonical_type, write_dtype
@@ -129,6 +129,10 @@ class WarehouseEngine(ABC):
     @abstractmethod
     def query(self, sql: str, params: Sequence[object] | None = None) -> pl.DataFrame:
         """Run one read-only SELECT (placeholders ``$1``, ``$2``...) and return its rows."""
+
+    def _check_text(self, frame: pl.DataFrame, table: TableRef) -> None:
+        """Refuse NUL characters before writing (DuckDB checks the Arrow data it inserts)."""
+        refuse_nul(frame, table)
 
     def _lock(self, table: TableRef) -> None:
         """Serialise writers of ``table`` until the transaction ends (engines that need it)."""
@@ -233,6 +237,7 @@ class WarehouseEngine(ABC):
             check_column_name(name)
         prepared = prepare_frame(frame, table, equals=equals)
         check_slice(prepared, table, window=window, equals=equals)
+        self._check_text(prepared.frame, table)
         with self._transaction():
             self._lock(table)
             kind = self._resolve(table)
