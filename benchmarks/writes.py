@@ -21,21 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ANCHOR
+from gainsight_assets.assets.activities import OUTPUT_COLUMNS
 
 DAY = (ANCHOR - timedelta(days=1)).date().isoformat()
-COLUMNS = (
-    "activity_id",
-    "account_id",
-    "match_method",
-    "activity_type",
-    "reporting_category",
-    "type_name",
-    "subject",
-    "notes",
-    "activity_date",
-    "modified_at",
-    "gs_company_id",
-)
+COLUMNS = OUTPUT_COLUMNS  # the rows written are shaped like gainsight.activities
 
 
 def activity_rows(rows: int):

@@ -19,6 +19,19 @@ from resources.warehouse import WarehouseResource
 
 KEY = gainsight_key("activities")
 OPTIONAL_FIELDS = ("Subject", "Notes", "ActivityDate", "TypeName")
+OUTPUT_COLUMNS = (
+    "activity_id",
+    "account_id",
+    "match_method",
+    "activity_type",
+    "reporting_category",
+    "type_name",
+    "subject",
+    "notes",
+    "activity_date",
+    "modified_at",
+    "gs_company_id",
+)
 
 
 def route_categories(categories: pl.Expr, category_map: dict[str, str]) -> pl.Expr:
@@ -131,19 +144,7 @@ def build_activities_asset(settings: Settings):
                 )
             ],
         )
-        output = matched.select(
-            "activity_id",
-            "account_id",
-            "match_method",
-            "activity_type",
-            "reporting_category",
-            "type_name",
-            "subject",
-            "notes",
-            "activity_date",
-            "modified_at",
-            "gs_company_id",
-        ).sort("modified_at", "activity_id")
+        output = matched.select(OUTPUT_COLUMNS).sort("modified_at", "activity_id")
         del matched, unmatched
         if unmapped:
             context.log.warning(
