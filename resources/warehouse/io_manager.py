@@ -41,30 +41,18 @@ from dagster import (
     TableSchema,
     TimeWindowPartitionsDefinition,
 )
-from pydantic import Field
 
 from resources.warehouse.engine import LatestSpec, open_engine
 from resources.warehouse.errors import TableNotFoundError, WarehouseError
 from resources.warehouse.refs import TableRef, Window
-from resources.warehouse.resource import LOCK_DESCRIPTION, URL_DESCRIPTION
+from resources.warehouse.resource import WarehouseConnection
 from resources.warehouse.url import (
-    DEFAULT_LOCK_TIMEOUT_SECONDS,
     WarehouseTarget,
-    parse_warehouse_url,
 )
 
 
-class WarehouseIOManager(ConfigurableIOManager):
+class WarehouseIOManager(ConfigurableIOManager, WarehouseConnection):
     """Stores Polars DataFrames as warehouse tables, one table per asset."""
-
-    url: str | None = Field(default=None, description=URL_DESCRIPTION, repr=False)
-    lock_timeout_seconds: float = Field(
-        default=DEFAULT_LOCK_TIMEOUT_SECONDS, ge=0, description=LOCK_DESCRIPTION
-    )
-
-    @property
-    def target(self) -> WarehouseTarget:
-        return parse_warehouse_url(self.url, lock_timeout_seconds=self.lock_timeout_seconds)
 
     def handle_output(
         self, context: OutputContext, obj: pl.DataFrame | pl.LazyFrame | None

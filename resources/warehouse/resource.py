@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 import polars as pl
-from dagster import ConfigurableResource
+from dagster import Config, ConfigurableResource
 from pydantic import Field
 
 from resources.warehouse.engine import WarehouseEngine, open_engine
@@ -39,8 +39,8 @@ def as_table(table: TableLike) -> TableRef:
     return table if isinstance(table, TableRef) else TableRef.parse(table)
 
 
-class WarehouseResource(ConfigurableResource):
-    """Read and write warehouse tables from asset code (DuckDB or Postgres)."""
+class WarehouseConnection(Config):
+    """The settings the warehouse resource and the IO manager share: where the warehouse is."""
 
     url: str | None = Field(default=None, description=URL_DESCRIPTION, repr=False)
     lock_timeout_seconds: float = Field(
@@ -50,6 +50,10 @@ class WarehouseResource(ConfigurableResource):
     @property
     def target(self) -> WarehouseTarget:
         return parse_warehouse_url(self.url, lock_timeout_seconds=self.lock_timeout_seconds)
+
+
+class WarehouseResource(ConfigurableResource, WarehouseConnection):
+    """Read and write warehouse tables from asset code (DuckDB or Postgres)."""
 
     @contextmanager
     def engine(self) -> Iterator[WarehouseEngine]:
