@@ -32,6 +32,7 @@ from resources.gainsight.envelope import (
 )
 from resources.gainsight.errors import (
     GainsightAuthError,
+    GainsightConfigError,
     GainsightError,
     GainsightObjectNotFound,
     GainsightRequestError,
@@ -242,6 +243,9 @@ class GainsightClient:
         self._fetcher: ThreadPoolExecutor | None = None
         self._fetcher_lock = threading.Lock()
         self._describes: dict[str, ObjectDescription] = {}
+        # Until a first answer arrives, a refused connection or an unknown host is a wrong
+        # GAINSIGHT_BASE_URL, not an outage: it fails at once instead of being retried.
+        self._connected = False
         self._http = httpx.Client(
             base_url=self.base_url,
             headers={
@@ -288,7 +292,7 @@ class GainsightClient:
         return self._objects
 
     def validate_connection(self) -> int:
-        """The seed's "Validate connection": authenticate and count the objects discovered."""
+        """Validate the connection: authenticate and count the objects discovered."""
         self._objects = None
         return len(self.list_objects())
 
@@ -421,9 +425,12 @@ class GainsightClient:
                 problem = f"timed out ({type(exc).__name__})"
                 envelope = None
             except httpx.TransportError as exc:
+                if not self._connected:
+                    self._raise_if_unreachable(exc)
                 problem = f"connection failed ({type(exc).__name__})"
                 envelope = None
             else:
+                self._connected = True
                 if fast is not None and response.status_code == 200:
                     made = fast(response)
                     if made is not None:
@@ -600,6 +607,27 @@ class GainsightClient:
             error_code=envelope.error_code if envelope else None,
             error_desc=self._redact(envelope.error_desc or "") if envelope else None,
         )
+
+    def _raise_if_unreachable(self, exc: httpx.TransportError) -> None:
+        """A configuration error for a refused connection or a host name that does not resolve."""
+        if not isinstance(exc, httpx.ConnectError):
+            return
+        text = str(exc).lower()
+        if "refused" in text:
+            problem = "the connection was refused"
+        elif any(
+            hint in text
+            for hint in ("name or service not known", "name resolution", "nodename", "getaddrinfo")
+        ):
+            problem = "the host name does not resolve"
+        else:
+            return
+        host = httpx.URL(self.base_url).host
+        raise GainsightConfigError(
+            f"Cannot reach Gainsight at {host}: {problem}. Check GAINSIGHT_BASE_URL"
+            f" (now {self.base_url}); it must be your tenant's root URL, like"
+            " https://acme.gainsightcloud.com."
+        ) from None
 
     def _redact(self, text: str) -> str:
         return text.replace(self._access_key, "<redacted>") if self._access_key else text

@@ -15,6 +15,7 @@ import respx
 from resources.gainsight import (
     GainsightAuthError,
     GainsightClient,
+    GainsightConfigError,
     GainsightObjectNotFound,
     GainsightRequestError,
     GainsightResponseError,
@@ -267,6 +268,61 @@ def test_5xx_timeouts_and_dropped_connections_are_retried(clock: FakeClock) -> N
     # exponential with jitter: each delay lies in [ceiling/2, ceiling], ceilings 0.5, 1, 2
     for delay, ceiling in zip(clock.slept, [0.5, 1.0, 2.0], strict=True):
         assert ceiling / 2 <= delay <= ceiling
+
+
+REFUSED = httpx.ConnectError("[Errno 111] Connection refused")
+NO_SUCH_HOST = httpx.ConnectError("[Errno -2] Name or service not known")
+NO_RESOLVER = httpx.ConnectError("[Errno -3] Temporary failure in name resolution")
+
+
+@pytest.mark.parametrize(
+    ("error", "problem"),
+    [
+        (REFUSED, "the connection was refused"),
+        (NO_SUCH_HOST, "the host name does not resolve"),
+        (NO_RESOLVER, "the host name does not resolve"),
+    ],
+)
+@respx.mock
+def test_an_unreachable_host_on_the_first_call_is_a_setting_error(
+    clock: FakeClock, error: httpx.ConnectError, problem: str
+) -> None:
+    route = respx.post(QUERY).mock(side_effect=[error, ok(rows(0, 1))])
+    with pytest.raises(GainsightConfigError) as err:
+        collect(make_client(clock))
+    assert route.call_count == 1  # not retried
+    assert clock.slept == []
+    assert str(err.value) == (
+        f"Cannot reach Gainsight at acme.gainsightcloud.com: {problem}. Check GAINSIGHT_BASE_URL"
+        f" (now {BASE}); it must be your tenant's root URL, like https://acme.gainsightcloud.com."
+    )
+    assert "degraded" not in str(err.value)
+
+
+@respx.mock
+def test_once_connected_a_refused_connection_is_retried(clock: FakeClock) -> None:
+    route = respx.post(QUERY).mock(
+        side_effect=[ok(rows(0, 3)), REFUSED, NO_SUCH_HOST, ok(rows(3, 4))]
+    )
+    client = make_client(clock)
+    frame, _ = collect(client)
+    assert frame.height == 4
+    assert route.call_count == 4
+    assert client.stats.retries == 2
+
+
+@respx.mock
+def test_other_connect_errors_on_the_first_call_are_retried(clock: FakeClock) -> None:
+    route = respx.post(QUERY).mock(
+        side_effect=[
+            httpx.ConnectError("TLS handshake reset"),
+            httpx.ConnectTimeout("slow"),
+            ok(rows(0, 1)),
+        ]
+    )
+    frame, _ = collect(make_client(clock))
+    assert frame.height == 1
+    assert route.call_count == 3
 
 
 @respx.mock
