@@ -6,7 +6,8 @@ Accepted forms (anything else raises :class:`WarehouseConfigError` listing them)
   (see :func:`default_duckdb_path`); its folder is created when the file is first opened;
 - ``duckdb:///absolute/path/warehouse.duckdb``: a DuckDB file at an absolute path;
 - ``duckdb:relative/path/warehouse.duckdb``: a DuckDB file relative to the working directory
-  (resolved when the URL is parsed; ``~`` is expanded);
+  (resolved when the URL is parsed; ``~`` is expanded). The file's folder must exist: a typo in
+  the path is an error, not a new empty warehouse somewhere else;
 - ``postgresql://user:password@host:5432/database`` (also ``postgres://`` and
   ``postgresql+psycopg://``; query parameters such as ``?sslmode=require`` are kept).
 
@@ -129,7 +130,13 @@ def _duckdb_path(url: str) -> Path:
         raise _rejected(url, "duckdb URLs take no query string")
     if not raw or raw.endswith("/") or raw.strip() in {":memory:", "/:memory:"}:
         raise _rejected(url, "a DuckDB warehouse needs a file path")
-    return Path(raw).expanduser().resolve()
+    path = Path(raw).expanduser().resolve()
+    if not path.parent.is_dir():
+        raise WarehouseConfigError(
+            f"WAREHOUSE_URL {redact_url(url)!r} names the DuckDB file {path}, but its folder"
+            f" {path.parent} does not exist. Create the folder, or fix WAREHOUSE_URL."
+        )
+    return path
 
 
 def _postgres_conninfo(url: str) -> str:

@@ -36,10 +36,25 @@ def test_duckdb_forms(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert parse_warehouse_url(f"duckdb:///{tmp_path}/w.duckdb").path == tmp_path / "w.duckdb"
     assert parse_warehouse_url(f"duckdb://{tmp_path}/w.duckdb").path == tmp_path / "w.duckdb"
     monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
     target = parse_warehouse_url("duckdb:data/w.duckdb")
     assert target.path == tmp_path / "data" / "w.duckdb"
     assert target.lock_timeout_seconds == 120
     assert str(target) == f"duckdb:///{str(tmp_path / 'data' / 'w.duckdb').lstrip('/')}"
+
+
+@pytest.mark.parametrize("url", ["duckdb:/nonexistent-dir/x.duckdb", "duckdb:no-such-dir/x.duckdb"])
+def test_a_duckdb_file_in_a_missing_folder_names_warehouse_url(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WarehouseConfigError) as error:
+        parse_warehouse_url(url)
+    message = str(error.value)
+    assert message.startswith(f"WAREHOUSE_URL '{url}' names the DuckDB file")
+    assert "does not exist. Create the folder, or fix WAREHOUSE_URL." in message
+    assert not Path("/nonexistent-dir").exists()
+    assert not (tmp_path / "no-such-dir").exists()
 
 
 @pytest.mark.parametrize(
