@@ -76,13 +76,29 @@ def _safe(url: str) -> str:
     return url if not parts.password else url.replace(parts.password, "<redacted>")
 
 
+def refuse_key_in_run_config(context: InitResourceContext) -> None:
+    """Fail a run whose config carries an access key: run config is stored with the run and
+    shown in the UI, so the key comes only from the environment (``EnvVar``)."""
+    run = context.dagster_run
+    resources = (run.run_config.get("resources") if run is not None else None) or {}
+    for name, entry in resources.items():
+        config = entry.get("config") if isinstance(entry, dict) else None
+        if isinstance(config, dict) and isinstance(config.get("access_key"), str):
+            raise GainsightConfigError(
+                f"The run config sets resources.{name}.config.access_key. The Gainsight access"
+                " key must come only from the GAINSIGHT_ACCESS_KEY environment variable: run"
+                " config is stored with the run and shown in the UI. Remove access_key from the"
+                " launchpad, set the variable where the code location runs, and rotate the key."
+            )
+
+
 def default_rate_limit_state(base_url: str) -> Path:
     digest = hashlib.sha256(base_url.encode()).hexdigest()[:16]
     return Path(tempfile.gettempdir()) / "gainsight-dagster" / f"rate-{digest}.json"
 
 
 class GainsightResource(ConfigurableResource):
-    """A connection to one Gainsight CS tenant (the seed's base URL + API key)."""
+    """A connection to one Gainsight CS tenant: its base URL and REST API access key."""
 
     base_url: str = Field(
         description="Tenant root URL, e.g. https://acme.gainsightcloud.com (env GAINSIGHT_BASE_URL)."
@@ -146,6 +162,7 @@ class GainsightResource(ConfigurableResource):
     # -- lifecycle --------------------------------------------------------------------------
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
+        refuse_key_in_run_config(context)
         self._client = self._build_client()
 
     def teardown_after_execution(self, context: InitResourceContext) -> None:
@@ -196,7 +213,7 @@ class GainsightResource(ConfigurableResource):
         return self.client.list_objects()
 
     def validate_connection(self) -> int:
-        """The number of objects the tenant exposes (the seed's "Validate connection")."""
+        """The number of objects the tenant exposes (validates the URL and the access key)."""
         return self.client.validate_connection()
 
     def describe(self, object_name: str) -> ObjectDescription:

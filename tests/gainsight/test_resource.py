@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from dagster import EnvVar
+from dagster import EnvVar, asset, materialize
 from pydantic import ValidationError
 
 from resources.gainsight import GainsightResource, check_base_url
@@ -63,3 +63,39 @@ def test_repr_and_str_hide_the_key() -> None:
 
 def test_check_base_url_normalises() -> None:
     assert check_base_url(" https://a.gainsightcloud.com/ ") == "https://a.gainsightcloud.com"
+
+
+def test_an_access_key_typed_into_run_config_fails_the_run(monkeypatch) -> None:
+    """The key comes only from the environment: run config is stored and shown in the UI."""
+    monkeypatch.setenv("GAINSIGHT_BASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("GAINSIGHT_ACCESS_KEY", KEY)
+    typed = "typed-into-the-launchpad-77"
+
+    @asset
+    def needs_gainsight(gainsight: GainsightResource) -> None:
+        assert gainsight.client is not None
+
+    resources = {
+        "gainsight": GainsightResource(
+            base_url=EnvVar("GAINSIGHT_BASE_URL"), access_key=EnvVar("GAINSIGHT_ACCESS_KEY")
+        )
+    }
+    assert materialize([needs_gainsight], resources=resources).success  # from the environment
+    result = materialize(
+        [needs_gainsight],
+        resources=resources,
+        run_config={
+            "resources": {
+                "gainsight": {
+                    "config": {"base_url": {"env": "GAINSIGHT_BASE_URL"}, "access_key": typed}
+                }
+            }
+        },
+        raise_on_error=False,
+    )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_failure]
+    message = str(failure.event_specific_data.error.to_string())
+    assert "sets resources.gainsight.config.access_key" in message
+    assert "GAINSIGHT_ACCESS_KEY environment variable" in message
+    assert typed not in message
