@@ -6,9 +6,15 @@ the external asset ``primary_crm/accounts``. Its blocking check stops every Gain
 same run; because blocking does not carry across runs, each asset also calls ``require_accounts``
 before it asks Gainsight for anything. This project only reads the table; it never creates or
 edits primary-CRM accounts.
+
+Each evaluation of the gate (the check in every Gainsight run, the gate sensor) also records an
+observation of ``primary_crm/accounts``: its row count and, when the table has a column a loader
+stamps rows with (``_fivetran_synced``, ``_airbyte_extracted_at``, ``SystemModstamp``, …), when
+it was last loaded. So the asset's tile says whether the CRM side is ready.
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import polars as pl
 from dagster import (
@@ -17,8 +23,10 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
+    AssetObservation,
     AssetSpec,
     Failure,
+    MetadataValue,
     asset_check,
 )
 
@@ -28,6 +36,18 @@ from resources.warehouse import TableRef, WarehouseEngine, WarehouseResource
 
 PRIMARY_CRM_ACCOUNTS = AssetKey(["primary_crm", "accounts"])
 GATE_CHECK_NAME = "primary_crm_accounts_present"
+# Columns that CRM loaders stamp each row with when they load it, in order of preference.
+LOAD_STAMP_COLUMNS = (
+    "_fivetran_synced",
+    "_airbyte_extracted_at",
+    "_airbyte_emitted_at",
+    "_sdc_batched_at",
+    "_loaded_at",
+    "systemmodstamp",
+    "lastmodifieddate",
+    "hs_lastmodifieddate",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True)
@@ -35,6 +55,10 @@ class GateStatus:
     open: bool
     accounts: int
     message: str
+    table: str = ""  # schema.table checked
+    warehouse: str = ""  # the warehouse it was checked in (redacted URL)
+    last_loaded: datetime | None = None
+    last_loaded_column: str | None = None
 
 
 def primary_crm_accounts_spec(settings: Settings) -> AssetSpec:
@@ -59,13 +83,33 @@ def gate_status(warehouse: WarehouseResource, settings: Settings) -> GateStatus:
 def _gate_status(engine: WarehouseEngine, settings: Settings) -> GateStatus:
     crm = settings.primary_crm
     table = TableRef.parse(crm.accounts_table)
+    where = engine.target.redacted
     if not engine.table_exists(table):
-        problem = f"the table `{crm.accounts_table}` does not exist"
-        return GateStatus(False, 0, closed_message(settings, problem))
+        problem = f"the table `{crm.accounts_table}` does not exist in the warehouse {where}"
+        return GateStatus(False, 0, closed_message(settings, problem), crm.accounts_table, where)
     count = engine.count(table)
+    column, loaded = _last_loaded(engine, table)
     if count == 0:
-        return GateStatus(False, 0, closed_message(settings, f"`{crm.accounts_table}` is empty"))
-    return GateStatus(True, count, f"{count} {crm.system} accounts in `{crm.accounts_table}`.")
+        problem = f"`{crm.accounts_table}` is empty in the warehouse {where}"
+        message = closed_message(settings, problem)
+    else:
+        message = f"{count} {crm.system} accounts in `{crm.accounts_table}` ({where})."
+    return GateStatus(count > 0, count, message, crm.accounts_table, where, loaded, column)
+
+
+def _last_loaded(engine: WarehouseEngine, table: TableRef) -> tuple[str | None, datetime | None]:
+    """The newest value of the table's load-stamp column, if it has one of a known loader."""
+    folded = {name.casefold(): name for name in engine.columns(table)}
+    column = next((folded[c] for c in LOAD_STAMP_COLUMNS if c in folded), None)
+    if column is None:
+        return None, None
+    try:
+        newest = engine.read(table, columns=[column])[column].max()
+    except Exception:  # an odd type in someone else's table never closes the gate
+        return column, None
+    if not isinstance(newest, datetime):
+        return column, None
+    return column, newest if newest.tzinfo else newest.replace(tzinfo=UTC)
 
 
 def closed_message(settings: Settings, problem: str) -> str:
@@ -74,8 +118,23 @@ def closed_message(settings: Settings, problem: str) -> str:
         f"Primary-CRM gate closed: {problem}. Gainsight cannot be the primary CRM: Salesforce or"
         f" HubSpot must own the canonical accounts and be connected first. Load the {crm.system}"
         f" accounts into `{crm.accounts_table}` (or point primary_crm.accounts_table in"
-        " gainsight.yaml at them), then re-run the Gainsight sync. Nothing was ingested."
+        " gainsight.yaml at them, or WAREHOUSE_URL at the warehouse that holds them), then"
+        " re-run the Gainsight sync. Nothing was ingested."
     )
+
+
+def accounts_observation(status: GateStatus) -> AssetObservation:
+    """What the gate saw of ``primary_crm/accounts``, for the asset's page and tile."""
+    metadata: dict[str, object] = {
+        "dagster/row_count": status.accounts,
+        "table": status.table,
+        "warehouse": status.warehouse,
+        "gate": "open" if status.open else "closed",
+    }
+    if status.last_loaded is not None:
+        metadata["last_loaded"] = MetadataValue.timestamp(status.last_loaded)
+        metadata["last_loaded_column"] = status.last_loaded_column
+    return AssetObservation(asset_key=PRIMARY_CRM_ACCOUNTS, metadata=metadata)
 
 
 def require_accounts(
@@ -129,6 +188,7 @@ def build_gate_check(settings: Settings) -> AssetChecksDefinition:
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:
         status = gate_status(warehouse, settings)
+        context.op_execution_context.log_event(accounts_observation(status))
         if not status.open:
             context.log.error(status.message)
         return AssetCheckResult(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
+from dagster import AssetKey, instance_for_test
 
 from gainsight_assets.settings import Settings
+from resources.warehouse import WarehouseResource
 from tests.assets.helpers import exists, failure_message, resources, run_object, seed_accounts
 from tests.conftest import DEMO_KEY
 
@@ -59,3 +62,37 @@ def test_open_gate_passes_with_the_account_count(
     gate = [e for e in result.get_asset_check_evaluations() if e.check_name.startswith("primary")]
     assert gate[0].passed
     assert gate[0].metadata["accounts"].value == demo_dataset.crm_accounts.height
+
+
+def observations(instance) -> list:
+    records = instance.fetch_observations(AssetKey(["primary_crm", "accounts"]), limit=10).records
+    return [record.asset_observation for record in records]
+
+
+def test_every_gate_check_observes_the_accounts(
+    demo_dataset, demo_tenant, duckdb_url: str, tmp_path: Path
+) -> None:
+    res = resources(demo_tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
+    with instance_for_test() as instance:
+        assert not run_object(
+            Settings(), "surveys", res, partition_key=PARTITION, instance=instance
+        ).success
+        [closed] = observations(instance)
+        assert closed.metadata["dagster/row_count"].value == 0
+        assert closed.metadata["gate"].value == "closed"
+        assert (
+            closed.metadata["warehouse"].value == WarehouseResource(url=duckdb_url).target.redacted
+        )
+
+        loaded = datetime(2025, 3, 9, 6, 30, tzinfo=UTC)
+        accounts = demo_dataset.crm_accounts.with_columns(pl.lit(loaded).alias("_fivetran_synced"))
+        seed_accounts(duckdb_url, accounts)
+        assert run_object(
+            Settings(), "companies", res, partition_key=PARTITION, instance=instance
+        ).success
+        latest = observations(instance)[0]
+        assert latest.metadata["dagster/row_count"].value == accounts.height
+        assert latest.metadata["gate"].value == "open"
+        assert latest.metadata["table"].value == "salesforce.account"
+        assert latest.metadata["last_loaded"].value == loaded.timestamp()
+        assert latest.metadata["last_loaded_column"].value == "_fivetran_synced"
