@@ -58,12 +58,9 @@ def seed_accounts(warehouse_url: str, accounts_path: str) -> None:
 
 
 def range_tags(start: str, end: str) -> dict[str, str]:
-    from dagster._core.storage.tags import (
-        ASSET_PARTITION_RANGE_END_TAG,
-        ASSET_PARTITION_RANGE_START_TAG,
-    )
+    from gainsight_assets.dagster_private import RANGE_END_TAG, RANGE_START_TAG
 
-    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
+    return {RANGE_START_TAG: start, RANGE_END_TAG: end}
 
 
 def run_jobs(

@@ -1,15 +1,10 @@
-"""``gainsight-sync``: the seed's wizard tools from a terminal.
+"""gainsight-sync: operate the Gainsight sync from a terminal.
 
-    gainsight-sync demo                 run everything end to end on the demo tenant + DuckDB
-    gainsight-sync validate             "Validate connection": count the objects discovered
-    gainsight-sync objects              list the tenant's objects
-    gainsight-sync settings --json      effective settings, survey field mappings filled in
-    gainsight-sync sample-activities    ReportingCategory counts and a mapping to paste
-    gainsight-sync status               the object sync status banner
-    gainsight-sync run [OBJECT ...]     "Run all sync jobs" / one row's Run button
-
-Each command exits non-zero with a clear message on failure. Connection settings come from
-GAINSIGHT_BASE_URL and GAINSIGHT_ACCESS_KEY, settings from GAINSIGHT_SETTINGS.
+Connection settings come from GAINSIGHT_BASE_URL and GAINSIGHT_ACCESS_KEY, sync settings from
+gainsight.yaml (or the file named by GAINSIGHT_SETTINGS), the warehouse from WAREHOUSE_URL and the
+Dagster instance from DAGSTER_HOME (default .dagster_home). Runs started here are ordinary runs of
+the jobs: they show in the Dagster UI's run history, and failures reach gainsight.sync_failures.
+Each command exits non-zero with a one-line message when something is wrong.
 """
 
 from __future__ import annotations
@@ -22,14 +17,25 @@ from collections.abc import Callable, Sequence
 
 from dagster import BetaWarning, PreviewWarning
 
+from gainsight_assets.dagster_private import CodeLocationError
 from gainsight_assets.settings import SettingsError
 from resources.gainsight import GainsightAuthError, GainsightError, GainsightResource
+from resources.gainsight.resource import check_base_url
+from resources.warehouse import WarehouseError
 
 AUTH_ADVICE = (
     "Validate connection failed with 401: your Gainsight API key has expired or been rotated."
     " Generate a new key in Gainsight (Administration > Connectors 2.0 > Gainsight API),"
     " set it as GAINSIGHT_ACCESS_KEY, and validate again."
 )
+EPILOG = """\
+examples:
+  gainsight-sync demo                      try everything on a local demo tenant, no account needed
+  gainsight-sync validate                  check GAINSIGHT_BASE_URL and GAINSIGHT_ACCESS_KEY
+  gainsight-sync run                       sync every enabled object's last closed window now
+  gainsight-sync run activities --verbose  one object, with Dagster's event log
+  gainsight-sync status                    the last run of each object, and why it failed
+"""
 
 
 class CliError(Exception):
@@ -43,18 +49,17 @@ def resource_from_env() -> GainsightResource:
             f"{' and '.join(missing)} not set. Export your tenant URL and API key, or run"
             " `gainsight-sync demo` to try the project on the local demo tenant."
         )
-    return GainsightResource(
-        base_url=os.environ["GAINSIGHT_BASE_URL"], access_key=os.environ["GAINSIGHT_ACCESS_KEY"]
-    )
+    base_url = check_base_url(os.environ["GAINSIGHT_BASE_URL"])  # its message, not pydantic's
+    return GainsightResource(base_url=base_url, access_key=os.environ["GAINSIGHT_ACCESS_KEY"])
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from gainsight_assets.demo.runner import run_demo
 
-    outcome = run_demo(companies=args.companies)
+    outcome = run_demo(companies=args.companies, verbose=args.verbose)
     failed = [job for job, ok in outcome.items() if not ok]
     if failed:
-        raise CliError(f"Demo run failed for {', '.join(failed)}; see the log above.")
+        raise CliError(f"Demo run failed for {', '.join(failed)}; see the lines above.")
     return 0
 
 
@@ -85,22 +90,62 @@ def _commands() -> dict[str, Callable[[argparse.Namespace], int]]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gainsight-sync", description=__doc__.split("\n\n")[0])
-    sub = p.add_subparsers(dest="command", required=True)
-    demo = sub.add_parser("demo", help="run every job end to end on the demo tenant + DuckDB")
-    demo.add_argument("--companies", type=int, default=40, help="demo tenant size")
-    sub.add_parser("validate", help='"Validate connection": count the objects discovered')
-    sub.add_parser("objects", help="list the tenant's objects")
-    settings = sub.add_parser("settings", help="show the effective settings")
-    settings.add_argument("--json", action="store_true", help="as JSON (the wizard's Show JSON)")
+    p = argparse.ArgumentParser(
+        prog="gainsight-sync",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="command")
+    demo = sub.add_parser(
+        "demo",
+        help="run every sync job end to end on a local demo tenant and a DuckDB file",
+        description="Start a local demo Gainsight tenant, load demo CRM accounts into the"
+        " warehouse, run every enabled sync job over the demo's recent windows and print one"
+        " line per run and per table. No Gainsight account needed.",
+    )
+    demo.add_argument("--companies", type=int, default=40, help="demo tenant size (companies)")
+    demo.add_argument("--verbose", action="store_true", help="also print Dagster's event log")
+    sub.add_parser(
+        "validate",
+        help="check the connection: count the objects the tenant exposes",
+        description="Call Gainsight with GAINSIGHT_BASE_URL and GAINSIGHT_ACCESS_KEY and count"
+        " the objects it exposes.",
+    )
+    sub.add_parser("objects", help="list the tenant's objects (names to use in gainsight.yaml)")
+    settings = sub.add_parser(
+        "settings",
+        help="show the effective settings, survey field mappings included",
+        description="Print gainsight.yaml as the sync reads it, defaults filled in, with the"
+        " survey fields detected on the tenant.",
+    )
+    settings.add_argument("--json", action="store_true", help="print JSON instead of YAML")
     settings.add_argument(
         "--offline", action="store_true", help="do not call Gainsight to detect survey fields"
     )
-    sample = sub.add_parser("sample-activities", help="ReportingCategory counts and mapping")
-    sample.add_argument("--budget-seconds", type=float, default=25.0)
-    sub.add_parser("status", help="the object sync status banner")
-    run = sub.add_parser("run", help="run sync jobs now (all enabled objects by default)")
-    run.add_argument("objects", nargs="*", help="companies, activities, surveys, product_usage")
+    sample = sub.add_parser(
+        "sample-activities",
+        help="count recent activities per ReportingCategory and suggest a category_map",
+    )
+    sample.add_argument(
+        "--budget-seconds", type=float, default=25.0, help="give up after this long (25)"
+    )
+    sub.add_parser(
+        "status",
+        help="the last run of each object: status, partition, when, and why it failed",
+    )
+    run = sub.add_parser(
+        "run",
+        help="sync now: one run per object over its last closed window",
+        description="Start one run of each object's sync job over its last closed window (all"
+        " enabled objects by default), one after the other, and print one line per run: status,"
+        " partition, rows written, unmatched records, API calls, duration and, for a failure,"
+        " the reason. No daemon or webserver is needed; the runs show in the Dagster UI.",
+    )
+    run.add_argument(
+        "objects", nargs="*", help="companies, activities, surveys, product_usage (default: all)"
+    )
+    run.add_argument("--verbose", action="store_true", help="also print Dagster's event log")
     return p
 
 
@@ -112,7 +157,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _commands()[args.command](args)
     except GainsightAuthError:
         print(AUTH_ADVICE, file=sys.stderr)
-    except (CliError, SettingsError, GainsightError, LookupError) as exc:
+    except (
+        CliError,
+        SettingsError,
+        GainsightError,
+        WarehouseError,
+        CodeLocationError,
+        LookupError,
+    ) as exc:
         print(f"gainsight-sync {args.command}: {exc}", file=sys.stderr)
     return 1
 

@@ -17,6 +17,7 @@ from dagster import (
     TimeWindowPartitionMapping,
     asset,
     define_asset_job,
+    in_process_executor,
 )
 
 from gainsight_assets.assets.common import GROUP, IO_MANAGER_KEY, gainsight_key
@@ -119,6 +120,7 @@ def build_customer_usage_job():
         CUSTOMER_USAGE_JOB,
         selection=[KEY],
         description="Recompute customer_usage_weekly for a week (launched by a sensor).",
+        executor_def=in_process_executor,  # one step: no process of its own needed
     )
 
 

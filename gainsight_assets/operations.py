@@ -1,4 +1,4 @@
-"""The wizard's operational tools: Show JSON, the activity sample, the status banner, Run / Run all.
+"""The operator's tools: effective settings, the activity sample, sync status, run now / run all.
 
 Plain functions over the settings, the Gainsight resource and the Dagster instance; ``cli.py``
 only parses arguments and prints.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,10 +19,20 @@ import httpx
 import polars as pl
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from gainsight_assets.failures import failure_reason
 from gainsight_assets.objects import enabled_objects
+from gainsight_assets.runs import (
+    STATUS_WORDS,
+    RunOutcome,
+    RunTarget,
+    ensure_dagster_home,
+    partition_text,
+    run_starter,
+)
 from gainsight_assets.settings import ACTIVITY_TYPES, Settings, load_settings
 from gainsight_assets.survey_fields import detect_fields
 from resources.gainsight import GainsightError, GainsightResource, GainsightRetriesExhausted
+from resources.warehouse import WarehouseResource
 
 SAMPLE_SIZES = (1000, 800, 500)
 
@@ -159,79 +170,84 @@ def cmd_sample_activities(args: argparse.Namespace) -> int:
 
 # -- status -----------------------------------------------------------------------------------
 
-_STATUS_WORDS = {
-    DagsterRunStatus.SUCCESS: "Completed",
-    DagsterRunStatus.FAILURE: "Failed",
-    DagsterRunStatus.CANCELED: "Failed",
-    DagsterRunStatus.STARTED: "Running",
-    DagsterRunStatus.STARTING: "Running",
-    DagsterRunStatus.QUEUED: "Queued",
-    DagsterRunStatus.NOT_STARTED: "Queued",
-    DagsterRunStatus.CANCELING: "Running",
-}
-
 
 @dataclass(frozen=True)
 class StatusRow:
     object: str
     job: str
-    state: str  # Running | Completed | Failed | Queued | Never run
-    detail: str
+    state: str  # Running | Completed | Failed | Canceled | Queued | Never run
+    partition: str  # the last run's partition or range
+    when: str  # "4 min ago", "started 2 min ago"
+    reason: str = ""  # why the last run failed, one line
+
+    def line(self) -> str:
+        cells = [f"{self.object:<14}", f"{self.state:<10}", f"{self.partition:<35}", self.when]
+        if self.reason:
+            cells.append(self.reason)
+        return "  ".join(cells).rstrip()
 
 
-def _ago(timestamp: float | None, now: float) -> str:
+STATUS_HEADER = f"{'object':<14}  {'status':<10}  {'partition':<35}  when"
+
+
+def ago(timestamp: float | None, now: float) -> str:
     if timestamp is None:
         return ""
     minutes = int((now - timestamp) // 60)
-    return "just now" if minutes < 1 else f"{minutes} min ago"
+    if minutes < 1:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    return f"{hours} h ago" if hours < 48 else f"{hours // 24} days ago"
 
 
 def sync_status(
     settings: Settings, instance: DagsterInstance, *, now: float | None = None
 ) -> list[StatusRow]:
-    """One row per configured (enabled) object: its most recent run."""
+    """One row per configured (enabled) object: its most recent run, whoever started it."""
     now = time.time() if now is None else now
     rows = []
     for obj in enabled_objects(settings):
         records = instance.get_run_records(filters=RunsFilter(job_name=obj.job_name), limit=1)
         if not records:
-            rows.append(StatusRow(obj.name, obj.job_name, "Never run", ""))
+            rows.append(StatusRow(obj.name, obj.job_name, "Never run", "", ""))
             continue
         record = records[0]
-        state = _STATUS_WORDS.get(record.dagster_run.status, record.dagster_run.status.value)
+        run = record.dagster_run
+        state = STATUS_WORDS.get(run.status, run.status.value)
         if record.end_time is not None:
-            verb = "Completed" if state == "Completed" else "Finished"
-            detail = f"{verb} {_ago(record.end_time, now)}"
+            when = ago(record.end_time, now)
         else:
-            detail = (
-                f"Started {_ago(record.start_time or record.create_timestamp.timestamp(), now)}"
-            )
-        rows.append(StatusRow(obj.name, obj.job_name, state, detail))
+            when = f"started {ago(record.start_time or record.create_timestamp.timestamp(), now)}"
+        reason = (
+            str(failure_reason(instance, run)) if run.status == DagsterRunStatus.FAILURE else ""
+        )
+        rows.append(
+            StatusRow(obj.name, obj.job_name, state, partition_text(run.tags), when, reason)
+        )
     return rows
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from gainsight_assets.demo.runner import ensure_dagster_home
-
     ensure_dagster_home()
     settings = load_settings()
     with DagsterInstance.get() as instance:
         rows = sync_status(settings, instance)
-    print(f"{'object':<16} {'status':<10} when")
+    print(STATUS_HEADER)
     for row in rows:
-        print(f"{row.object:<16} {row.state:<10} {row.detail}")
+        print(row.line())
     return 0
 
 
 # -- run / run all ------------------------------------------------------------------------------
 
 
-def run_objects(
-    settings: Settings, names: list[str], instance: DagsterInstance, *, now: datetime | None = None
-) -> dict[str, str]:
-    """Run the last closed partition of each named (or every enabled) object, each in its own
-    run; one object failing does not stop the others. Returns object → outcome."""
-    from gainsight_assets.definitions import build_definitions
+def run_targets(
+    settings: Settings, names: list[str], now: datetime
+) -> list[RunTarget | RunOutcome]:
+    """The last closed partition of each named (or every enabled) object; an object that has
+    none yet is already a failed outcome."""
     from schedules import last_closed_partition
 
     objects = {obj.name: obj for obj in enabled_objects(settings)}
@@ -241,29 +257,55 @@ def run_objects(
             f"Unknown or disabled object(s): {', '.join(unknown)}. Enabled objects:"
             f" {', '.join(objects)} (enable others in gainsight.yaml)."
         )
-    defs = build_definitions(settings)
-    now = now or datetime.now(UTC)
-    outcome: dict[str, str] = {}
-    for name in names or list(objects):
+    targets: list[RunTarget | RunOutcome] = []
+    for name in dict.fromkeys(names or objects):
         obj = objects[name]
-        try:
-            partition = last_closed_partition(obj, now)
-            result = defs.resolve_job_def(obj.job_name).execute_in_process(
-                instance=instance, partition_key=partition, raise_on_error=False
+        key = last_closed_partition(obj, now)
+        if key is None:
+            reason = (
+                f"no closed partition yet: start_date in gainsight.yaml is {settings.start_date}"
             )
-            outcome[name] = "Completed" if result.success else "Failed"
-        except Exception as exc:  # isolation: one object's failure never stops the rest
-            outcome[name] = f"Failed to launch: {type(exc).__name__}: {exc}"
-    return outcome
+            targets.append(RunOutcome(name, "Failed", "", reason=reason))
+        else:
+            targets.append(RunTarget.partition(obj.job_name, key, label=name))
+    return targets
+
+
+def run_objects(
+    settings: Settings,
+    names: list[str],
+    instance: DagsterInstance,
+    *,
+    now: datetime | None = None,
+    verbose: bool = False,
+    report: Callable[[RunOutcome], None] = lambda outcome: None,
+) -> list[RunOutcome]:
+    """Run the last closed partition of each named (or every enabled) object, each in its own
+    run of the object's job, one after the other; one object failing does not stop the others."""
+    targets = run_targets(settings, names, now or datetime.now(UTC))
+    outcomes = []
+    with run_starter(instance, verbose=verbose) as starter:
+        for target in targets:
+            outcome = target if isinstance(target, RunOutcome) else starter.run(target)
+            report(outcome)
+            outcomes.append(outcome)
+    return outcomes
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from gainsight_assets.demo.runner import ensure_dagster_home
+    from gainsight_assets.cli import resource_from_env
 
     ensure_dagster_home()
     settings = load_settings()
+    # a missing or wrong setting is one line here, not the same failure in every run
+    resource_from_env()
+    WarehouseResource(url=os.environ.get("WAREHOUSE_URL") or None).target  # noqa: B018
     with DagsterInstance.get() as instance:
-        outcome = run_objects(settings, list(args.objects), instance)
-    for name, state in outcome.items():
-        print(f"{name:<16} {state}")
-    return 0 if all(state == "Completed" for state in outcome.values()) else 1
+        outcomes = run_objects(
+            settings,
+            list(args.objects),
+            instance,
+            verbose=args.verbose,
+            report=lambda outcome: print(outcome.line(), flush=True),
+        )
+    return 0 if all(outcome.ok for outcome in outcomes) else 1

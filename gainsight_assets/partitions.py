@@ -1,4 +1,4 @@
-"""The seed's four cadences as Dagster partitions, every one of them in UTC."""
+"""The four sync cadences as Dagster partitions, every one of them in UTC."""
 
 from __future__ import annotations
 

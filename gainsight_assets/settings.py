@@ -1,7 +1,7 @@
-"""``gainsight.yaml``: the settings wizard of the seed, as a validated pydantic model.
+"""``gainsight.yaml``: the sync settings, as a validated pydantic model.
 
-Every section mirrors one accordion of the wizard. Bad settings stop before any call to Gainsight,
-with a message that names the key and says how to fix it. The file is found at
+One section per concern (the primary CRM, then one per object). Bad settings stop before any call
+to Gainsight, with a message that names the key and says how to fix it. The file is found at
 ``$GAINSIGHT_SETTINGS`` or, by default, ``gainsight.yaml`` at the project root; without a file the
 defaults below apply.
 """

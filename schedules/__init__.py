@@ -1,4 +1,4 @@
-"""Schedules at the seed's cadences, one per enabled object.
+"""Schedules at each object's cadence, one per enabled object.
 
 Each tick asks for the last *closed* partition, a few minutes after its window closes so late
 writes in Gainsight are included. The survey schedule re-materializes the trailing
@@ -16,11 +16,8 @@ from dagster import (
     partition_loading_context,
     schedule,
 )
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
+from gainsight_assets.dagster_private import RANGE_END_TAG, RANGE_START_TAG
 from gainsight_assets.gate import gate_status
 from gainsight_assets.objects import SyncObject
 from gainsight_assets.settings import Settings
@@ -63,7 +60,7 @@ def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
         first = _lookback_start(obj, last, settings.surveys.lookback_days)
         return RunRequest(
             run_key=f"{first}...{last}",
-            tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+            tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
         )
 
     return _schedule

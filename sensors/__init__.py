@@ -2,46 +2,43 @@
 
 - ``gainsight_gate_sensor``: when the primary CRM's accounts appear (the gate opens), each enabled
   object that has never run gets its first sync over its lookback window, once.
-- ``gainsight_run_all_sensor`` (off by default): the seed's "Run all sync jobs". Turning it on
-  launches one run per enabled object for its last closed window; run keys make each window run
-  once, and one object failing does not stop the others.
-- ``gainsight_failure_sensor``: records every failed Gainsight run (object, partition, error class,
-  message without secrets) in ``gainsight.sync_failures`` and the sensor log.
-- ``customer_usage_after_usage_sensor``: refreshes ``customer_usage_weekly`` for a week as soon as
-  that week's product usage lands.
+- ``gainsight_run_all_sensor`` (off by default): "run all sync jobs". Turning it on launches one
+  run per enabled object for its last closed window; run keys make each window run once, and one
+  object failing does not stop the others.
+- ``gainsight_failure_sensor``: records every failed Gainsight run of this code location, whoever
+  started it (object, partition, error class, one-line message without secrets) in
+  ``gainsight.sync_failures`` and the sensor log.
+- ``customer_usage_after_usage_sensor``: refreshes ``customer_usage_weekly`` for a week once per
+  new product-usage materialization of that week, unless the week was refreshed after it landed.
+
+The gate sensor also records an observation of ``primary_crm/accounts`` each time it looks.
 """
 
-import os
-import re
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
 from dagster import (
     AssetKey,
-    DagsterEventType,
+    AssetRecordsFilter,
+    DagsterInstance,
     DefaultSensorStatus,
-    EventLogEntry,
     RunFailureSensorContext,
     RunRequest,
     RunsFilter,
     SensorDefinition,
     SensorEvaluationContext,
+    SensorResult,
     SkipReason,
-    asset_sensor,
     run_failure_sensor,
     sensor,
 )
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition as ExecutableDefinition,
-)
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 
-from gainsight_assets.gate import gate_status
+from gainsight_assets.dagster_private import RANGE_END_TAG, RANGE_START_TAG
+from gainsight_assets.dagster_private import AssetJob as ExecutableDefinition
+from gainsight_assets.failures import failure_reason, redact
+from gainsight_assets.gate import accounts_observation, gate_status
 from gainsight_assets.objects import SYNC_TAG, SyncObject
+from gainsight_assets.runs import partition_text
 from gainsight_assets.settings import Settings
 from resources.warehouse import TableRef, WarehouseResource
 from schedules import last_closed_partition
@@ -50,23 +47,11 @@ FAILURES_TABLE = TableRef("gainsight", "sync_failures")
 # How far back an object's first sync reaches.
 FIRST_SYNC_SPAN = {
     "companies": timedelta(days=1),
-    "activities": None,  # surveys.lookback_days, the seed's lookback cap
+    "activities": None,  # surveys.lookback_days, the lookback cap
     "surveys": None,
     "product_usage": timedelta(weeks=4),
 }
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)(accesskey['\"]?\s*[:=]\s*['\"]?)[^\s'\",}&]+"),
-    re.compile(r"(://[^:/@\s]+:)[^@\s]+(@)"),
-)
-
-
-def redact(message: str, secrets: tuple[str, ...] = ()) -> str:
-    """A message with access keys and URL passwords removed."""
-    for secret in secrets:
-        if secret:
-            message = message.replace(secret, "<redacted>")
-    message = _SECRET_PATTERNS[0].sub(r"\1<redacted>", message)
-    return _SECRET_PATTERNS[1].sub(r"\1<redacted>\2", message)
+__all__ = ["FAILURES_TABLE", "build_sensors", "failure_record", "redact"]
 
 
 def first_sync_range(obj: SyncObject, settings: Settings, now: datetime) -> tuple[str, str] | None:
@@ -89,7 +74,7 @@ def range_request(obj: SyncObject, first: str, last: str, run_key: str) -> RunRe
     return RunRequest(
         run_key=run_key,
         job_name=obj.job_name,
-        tags={ASSET_PARTITION_RANGE_START_TAG: first, ASSET_PARTITION_RANGE_END_TAG: last},
+        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
     )
 
 
@@ -106,8 +91,9 @@ def build_gate_sensor(
     )
     def gate_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
         status = gate_status(warehouse, settings)
+        observed = [accounts_observation(status)]
         if not status.open:
-            return SkipReason(status.message)
+            return SensorResult(skip_reason=status.message, asset_events=observed)
         now = datetime.now(UTC)
         requests = []
         for obj in objects:
@@ -116,7 +102,12 @@ def build_gate_sensor(
             window = first_sync_range(obj, settings, now)
             if window is not None:
                 requests.append(range_request(obj, *window, run_key=f"first-sync:{obj.name}"))
-        return requests or SkipReason("Gate open; every enabled object has run before.")
+        if not requests:
+            return SensorResult(
+                skip_reason="Gate open; every enabled object has run before.",
+                asset_events=observed,
+            )
+        return SensorResult(run_requests=requests, asset_events=observed)
 
     return gate_sensor
 
@@ -195,74 +186,75 @@ def failure_record(context: RunFailureSensorContext) -> dict | None:
     name = run.tags.get(SYNC_TAG)
     if name is None:
         return None  # not a Gainsight job
-    partition = run.tags.get(PARTITION_NAME_TAG) or (
-        f"{run.tags[ASSET_PARTITION_RANGE_START_TAG]}...{run.tags[ASSET_PARTITION_RANGE_END_TAG]}"
-        if ASSET_PARTITION_RANGE_START_TAG in run.tags
-        else ""
-    )
-    error_class, message = "RunFailure", context.failure_event.message or ""
-    for event in context.get_step_failure_events():
-        error = event.step_failure_data.error if event.step_failure_data else None
-        while error is not None and error.cause is not None:
-            error = error.cause
-        if error is not None:
-            error_class = error.cls_name or error_class
-            message = _CLASS_PREFIX.sub("", error.message.strip(), count=1)
-            break
-    failed_check = _failed_blocking_check(context)
-    if failed_check is not None:  # e.g. the primary-CRM gate: say why it failed, not just "failed"
-        error_class, message = failed_check
-    secrets = (os.environ.get("GAINSIGHT_ACCESS_KEY", ""),)
+    reason = failure_reason(context.instance, run)
     return {
         "run_id": run.run_id,
         "job_name": run.job_name,
         "object": name,
-        "partition": partition,
-        "error_class": error_class,
-        "message": redact(message, secrets)[:2000],
+        "partition": partition_text(run.tags),
+        "error_class": reason.error_class,
+        "message": reason.message,
         "failed_at": datetime.now(UTC),
     }
 
 
-_CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure)[\w]*: ")
-
-
-def _failed_blocking_check(context: RunFailureSensorContext) -> tuple[str, str] | None:
-    """The name and description of the first failed check of the run, if any failed."""
-    records = context.instance.get_records_for_run(
-        run_id=context.dagster_run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
-    ).records
-    for record in records:
-        event = record.event_log_entry.dagster_event
-        evaluation = event.event_specific_data if event else None
-        if evaluation is not None and not evaluation.passed:
-            return f"AssetCheckFailed[{evaluation.check_name}]", evaluation.description or ""
-    return None
+USAGE_KEY = AssetKey(["gainsight", "product_usage"])
+USAGE_BATCH = 100
 
 
 def build_usage_sensor(settings: Settings) -> list[SensorDefinition]:
-    from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, downstream_enabled
+    from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, KEY, downstream_enabled
 
     # Its job exists only when usage, surveys and activities are all synced.
     if not downstream_enabled(settings):
         return []
 
-    @asset_sensor(
-        asset_key=AssetKey(["gainsight", "product_usage"]),
+    @sensor(
         name="customer_usage_after_usage_sensor",
         job_name=CUSTOMER_USAGE_JOB,
         default_status=DefaultSensorStatus.RUNNING,
-        description="Refreshes customer_usage_weekly for a week once its product usage lands.",
+        description="Refreshes customer_usage_weekly for a week once per new product usage"
+        " materialization of that week, unless the week was refreshed after it landed.",
     )
-    def usage_landed(context: SensorEvaluationContext, asset_event: EventLogEntry):
-        materialization = asset_event.asset_materialization
-        partition = materialization.partition if materialization else None
-        if partition is None:
-            return SkipReason("Usage materialized without a partition.")
-        # an EventLogEntry has no storage id: the materializing run makes the key unique
-        return RunRequest(run_key=f"{partition}:{asset_event.run_id}", partition_key=partition)
+    def usage_landed(context: SensorEvaluationContext):
+        # the cursor is the storage id of the last usage materialization looked at
+        after = int(context.cursor) if context.cursor else None
+        records = context.instance.fetch_materializations(
+            AssetRecordsFilter(asset_key=USAGE_KEY, after_storage_id=after),
+            limit=USAGE_BATCH,
+            ascending=True,
+        ).records
+        if not records:
+            return SkipReason("No new product usage.")
+        requests: dict[str, RunRequest] = {}
+        refreshed: list[str] = []
+        for record in records:
+            week = record.partition_key
+            if week is None or week in requests or week in refreshed:
+                continue
+            if _refreshed_after(context.instance, KEY, week, record.storage_id):
+                refreshed.append(week)  # e.g. the demo or the CLI refreshed it already
+                continue
+            requests[week] = RunRequest(run_key=f"{week}:{record.storage_id}", partition_key=week)
+        context.update_cursor(str(records[-1].storage_id))
+        if requests:
+            return list(requests.values())
+        return SkipReason(f"Already refreshed since its usage landed: {', '.join(refreshed)}.")
 
     return [usage_landed]
+
+
+def _refreshed_after(
+    instance: DagsterInstance, key: AssetKey, partition: str, storage_id: int
+) -> bool:
+    """Whether ``key``'s ``partition`` was materialized after the event ``storage_id``."""
+    later = instance.fetch_materializations(
+        AssetRecordsFilter(
+            asset_key=key, asset_partitions=[partition], after_storage_id=storage_id
+        ),
+        limit=1,
+    ).records
+    return bool(later)
 
 
 def build_sensors(

@@ -2,32 +2,30 @@
 
 It starts the demo tenant on loopback, loads the demo's primary-CRM accounts into the warehouse
 (standing in for the Salesforce pipeline that owns them in production; the sync itself never
-writes accounts), then runs every enabled Gainsight job of the real definitions (gate check
-included) over the demo's recent windows, and prints a summary of each table.
+writes accounts), then runs every enabled Gainsight job of the code location (gate check
+included) over the demo's recent windows, as ordinary runs that the UI lists, and prints a
+summary of each run and each table.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dagster import DagsterInstance, PartitionKeyRange
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
-from gainsight_assets.definitions import build_definitions
 from gainsight_assets.demo.generator import generate_dataset
 from gainsight_assets.demo.server import DemoTenant
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, downstream_enabled
 from gainsight_assets.objects import SyncObject, enabled_objects
-from gainsight_assets.settings import PROJECT_ROOT, SETTINGS_ENV, load_settings
+from gainsight_assets.runs import RunTarget, ensure_dagster_home, run_starter
+from gainsight_assets.settings import SETTINGS_ENV, load_settings
 from resources.gainsight import GainsightResource
 from resources.warehouse import TableRef, WarehouseResource
+
+__all__ = ["DEMO_KEY", "DEMO_SETTINGS", "TABLES", "ensure_dagster_home", "run_demo"]
 
 DEMO_SETTINGS = Path(__file__).with_name("gainsight.yaml")
 DEMO_KEY = "demo-access-key"
@@ -38,8 +36,6 @@ DEMO_SPANS = {
     "surveys": timedelta(days=30),
     "product_usage": timedelta(weeks=4),
 }
-# Dagster's console logger at WARNING: the demo prints its own summary.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 TABLES = (
     "companies",
     "activities",
@@ -48,16 +44,7 @@ TABLES = (
     "customer_usage_weekly",
     "unmatched_records",
 )
-
-
-def ensure_dagster_home() -> Path:
-    """``$DAGSTER_HOME`` (default ``.dagster_home``) with the project's dagster.yaml in it."""
-    home = Path(os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / ".dagster_home")))
-    home.mkdir(parents=True, exist_ok=True)
-    config = home / "dagster.yaml"
-    if not config.exists():
-        shutil.copyfile(PROJECT_ROOT / "dagster.yaml", config)
-    return home
+JOB_WIDTH = 30
 
 
 def recent_range(obj: SyncObject, now: datetime) -> PartitionKeyRange | None:
@@ -71,7 +58,9 @@ def recent_range(obj: SyncObject, now: datetime) -> PartitionKeyRange | None:
     return PartitionKeyRange(recent[0], recent[-1])
 
 
-def run_demo(*, companies: int = 40, out: Callable[[str], None] = print) -> dict[str, bool]:
+def run_demo(
+    *, companies: int = 40, out: Callable[[str], None] = print, verbose: bool = False
+) -> dict[str, bool]:
     """Run every enabled job once over its recent windows; the result per job name."""
     ensure_dagster_home()
     os.environ.setdefault(SETTINGS_ENV, str(DEMO_SETTINGS))
@@ -79,6 +68,7 @@ def run_demo(*, companies: int = 40, out: Callable[[str], None] = print) -> dict
     dataset = generate_dataset(companies=companies)
     outcome: dict[str, bool] = {}
     with DemoTenant(dataset, access_key=DEMO_KEY) as tenant:
+        # set before the code location starts: its runs read them (never from run config)
         os.environ["GAINSIGHT_BASE_URL"] = tenant.base_url
         os.environ["GAINSIGHT_ACCESS_KEY"] = DEMO_KEY
         out(f"Demo Gainsight tenant at {tenant.base_url} (settings: {os.environ[SETTINGS_ENV]})")
@@ -94,36 +84,22 @@ def run_demo(*, companies: int = 40, out: Callable[[str], None] = print) -> dict
             f" ({warehouse.target})"
         )
 
-        defs = build_definitions(settings)
-        instance = DagsterInstance.get()
         now = datetime.now(UTC)
-        for obj in enabled_objects(settings):
-            window = recent_range(obj, now)
-            if window is None:
-                continue
-            job = defs.resolve_job_def(obj.job_name)
-            result = job.execute_in_process(
-                instance=instance,
-                tags={
-                    ASSET_PARTITION_RANGE_START_TAG: window.start,
-                    ASSET_PARTITION_RANGE_END_TAG: window.end,
-                },
-                run_config=QUIET,
-                raise_on_error=False,
-            )
-            outcome[obj.job_name] = result.success
-            state = "succeeded" if result.success else "FAILED"
-            out(f"{obj.job_name}: {window.start} .. {window.end} {state}")
-            if obj.name == "product_usage" and result.success and downstream_enabled(settings):
-                refresh = defs.resolve_job_def(CUSTOMER_USAGE_JOB).execute_in_process(
-                    instance=instance,
-                    partition_key=window.end,
-                    run_config=QUIET,
-                    raise_on_error=False,
-                )
-                outcome[CUSTOMER_USAGE_JOB] = refresh.success
-                state = "succeeded" if refresh.success else "FAILED"
-                out(f"{CUSTOMER_USAGE_JOB}: {window.end} {state}")
+        with (
+            DagsterInstance.get() as instance,
+            run_starter(instance, verbose=verbose) as starter,
+        ):
+            for obj in enabled_objects(settings):
+                window = recent_range(obj, now)
+                if window is None:
+                    continue
+                run = starter.run(RunTarget.span(obj.job_name, window.start, window.end))
+                outcome[obj.job_name] = run.ok
+                out(run.line(width=JOB_WIDTH))
+                if obj.name == "product_usage" and run.ok and downstream_enabled(settings):
+                    refresh = starter.run(RunTarget.partition(CUSTOMER_USAGE_JOB, window.end))
+                    outcome[CUSTOMER_USAGE_JOB] = refresh.ok
+                    out(refresh.line(width=JOB_WIDTH))
     out("")
     out(summarize(warehouse))
     return outcome

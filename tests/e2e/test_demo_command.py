@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from dagster import DagsterInstance
 
 from gainsight_assets.demo.runner import DEMO_SETTINGS, TABLES, run_demo
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
@@ -31,6 +32,7 @@ def test_the_demo_runs_every_job_and_fills_every_table(
     monkeypatch.setenv("GAINSIGHT_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("GAINSIGHT_ACCESS_KEY", "unused")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a call budget of its own
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # and for the runs, processes of their own
 
     lines: list[str] = []
     outcome = run_demo(companies=12, out=lines.append)
@@ -40,8 +42,17 @@ def test_the_demo_runs_every_job_and_fills_every_table(
     assert re.search(r"Validate connection: \d+ Gainsight objects discovered", printed)
     assert "salesforce accounts loaded into salesforce.account" in printed
     for job in JOBS:
-        assert re.search(rf"^{job}: .* succeeded$", printed, re.MULTILINE), job
+        assert re.search(rf"^{job}\s+Completed\s+\S+\s+rows \d+", printed, re.MULTILINE), job
+    assert "DEBUG" not in printed
     assert (dagster_home / "dagster.yaml").exists()  # the instance lives in the temp home
+    # every run belongs to the code location (job history, timeline, re-execution, sensors)
+    with DagsterInstance.get() as instance:
+        runs = instance.get_runs()
+        assert {run.job_name for run in runs} == JOBS
+        for run in runs:
+            assert run.remote_job_origin is not None, run.job_name
+            location = run.remote_job_origin.repository_origin.code_location_origin
+            assert location.location_name == "gainsight"
 
     header, *rows = lines[-1].splitlines()  # the summary: one line per table
     assert header.split() == ["table", "rows", "columns"]

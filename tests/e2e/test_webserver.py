@@ -1,5 +1,6 @@
-"""The code location served by ``dagster-webserver``: a run launched over GraphQL, and what the UI
-lists (schedules, sensors, the gate check)."""
+"""The code location served by ``dagster-webserver``: a run launched over GraphQL, what the UI
+lists (schedules, sensors, the gate check), and runs started by ``gainsight-sync``: in the job's
+history, re-executable, and recorded by the failure sensor when they fail."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import polars as pl
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
+from gainsight_assets.cli import main
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.settings import PROJECT_ROOT
 from resources.warehouse import TableRef, WarehouseResource
@@ -25,6 +28,14 @@ from tests.assets.helpers import seed_accounts
 from tests.conftest import DEMO_KEY
 
 WEBSERVER = Path(sys.executable).with_name("dagster-webserver")
+RUN_ENV = (
+    "DAGSTER_HOME",
+    "GAINSIGHT_BASE_URL",
+    "GAINSIGHT_ACCESS_KEY",
+    "GAINSIGHT_SETTINGS",
+    "WAREHOUSE_URL",
+    "TMPDIR",
+)
 INSTANCE_YAML = """\
 # no daemon in this test: runs start as soon as they are submitted
 run_coordinator:
@@ -75,10 +86,26 @@ def wait_until_up(port: int, process: subprocess.Popen, log: Path, timeout: floa
     pytest.fail(f"dagster-webserver did not answer within {timeout:.0f}s:\n{log.read_text()}")
 
 
+@dataclass(frozen=True)
+class Webserver:
+    port: int
+    url: str  # WAREHOUSE_URL
+    env: dict[str, str]  # what the webserver (and so its code server) runs with
+
+    def graphql(self, query: str, **variables: object) -> dict:
+        answer = httpx.post(
+            f"http://127.0.0.1:{self.port}/graphql",
+            json={"query": query, "variables": variables},
+            timeout=60,
+        ).json()
+        assert "errors" not in answer, answer
+        return answer["data"]
+
+
 @pytest.fixture(scope="module")
 def webserver(
     demo_tenant, demo_dataset, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[int, str]]:
+) -> Iterator[Webserver]:
     tmp_path = tmp_path_factory.mktemp("webserver")
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -107,7 +134,7 @@ def webserver(
         )
     try:
         wait_until_up(port, process, log)
-        yield port, url
+        yield Webserver(port, url, {k: env[k] for k in RUN_ENV})
     finally:
         process.terminate()
         try:
@@ -118,8 +145,8 @@ def webserver(
 
 
 def test_a_run_submitted_over_graphql_fills_the_table(webserver) -> None:
-    port, url = webserver
-    client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+    url = webserver.url
+    client = DagsterGraphQLClient("127.0.0.1", port_number=webserver.port)
     yesterday = (datetime.now(UTC) - timedelta(days=1)).date().isoformat()
     run_id = client.submit_job_execution(
         "gainsight_companies_sync", tags={"dagster/partition": yesterday}
@@ -138,12 +165,7 @@ def test_a_run_submitted_over_graphql_fills_the_table(webserver) -> None:
 
 
 def test_the_ui_lists_schedules_sensors_and_the_gate_check(webserver) -> None:
-    port, _ = webserver
-    answer = httpx.post(
-        f"http://127.0.0.1:{port}/graphql", json={"query": REPOSITORY_QUERY}, timeout=30
-    ).json()
-    assert "errors" not in answer, answer
-    [repo] = answer["data"]["repositoriesOrError"]["nodes"]
+    [repo] = webserver.graphql(REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
     assert repo["location"]["name"] == "gainsight"
     assert {s["name"] for s in repo["schedules"]} == {
         "gainsight_companies_sync_schedule",
@@ -168,3 +190,128 @@ def test_the_ui_lists_schedules_sensors_and_the_gate_check(webserver) -> None:
     assert {"unique_gsid", "match_rate", "freshness_check"} <= set(
         checks[("gainsight", "companies")]
     )
+
+
+# -- runs started by gainsight-sync ----------------------------------------------------------
+
+JOB_HISTORY = """
+query ($job: String!) {
+  pipelineOrError(
+    params: {repositoryLocationName: "gainsight", repositoryName: "__repository__",
+             pipelineName: $job}
+  ) {
+    ... on Pipeline {
+      pipelineSnapshotId
+      runs {
+        runId
+        status
+        pipelineSnapshotId
+        repositoryOrigin { repositoryLocationName repositoryName }
+        tags { key value }
+      }
+    }
+  }
+}
+"""
+REEXECUTE = """
+mutation ($parent: String!) {
+  launchPipelineReexecution(reexecutionParams: {parentRunId: $parent, strategy: ALL_STEPS}) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message }
+  }
+}
+"""
+DRY_RUN = """
+mutation ($cursor: String) {
+  sensorDryRun(
+    selectorData: {repositoryLocationName: "gainsight", repositoryName: "__repository__",
+                   sensorName: "gainsight_failure_sensor"},
+    cursor: $cursor
+  ) {
+    __typename
+    ... on DryRunInstigationTick { evaluationResult { cursor skipReason error { message } } }
+    ... on PythonError { message }
+  }
+}
+"""
+
+
+@pytest.fixture
+def cli_in(webserver, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]):
+    """Run ``gainsight-sync`` in this process against the webserver's instance and warehouse."""
+    for name, value in webserver.env.items():
+        monkeypatch.setenv(name, value)
+
+    def run(*argv: str) -> tuple[int, str]:
+        code = main(list(argv))
+        out, _ = capfd.readouterr()
+        return code, out
+
+    return run
+
+
+def job_history(webserver: Webserver, job: str) -> tuple[str, dict[str, dict]]:
+    pipeline = webserver.graphql(JOB_HISTORY, job=job)["pipelineOrError"]
+    return pipeline["pipelineSnapshotId"], {run["runId"]: run for run in pipeline["runs"]}
+
+
+def wait_for_run(webserver: Webserver, run_id: str) -> str:
+    client = DagsterGraphQLClient("127.0.0.1", port_number=webserver.port)
+    deadline = time.monotonic() + 120
+    status = client.get_run_status(run_id)
+    while status.value not in {"SUCCESS", "FAILURE", "CANCELED"} and time.monotonic() < deadline:
+        time.sleep(0.5)
+        status = client.get_run_status(run_id)
+    return status.value
+
+
+def test_a_cli_run_is_in_the_jobs_history_and_re_executes(webserver, cli_in) -> None:
+    code, out = cli_in("run", "surveys")
+    assert code == 0, out
+    [line] = out.strip().splitlines()
+    short_id = line.split(" run ")[1].split()[0]
+
+    snapshot, runs = job_history(webserver, "gainsight_surveys_sync")
+    [run_id] = [run_id for run_id in runs if run_id.startswith(short_id)]
+    run = runs[run_id]
+    assert run["status"] == "SUCCESS"
+    assert run["repositoryOrigin"] == {
+        "repositoryLocationName": "gainsight",
+        "repositoryName": "__repository__",
+    }
+    tags = {tag["key"]: tag["value"] for tag in run["tags"]}
+    assert tags["dagster/partition"] == line.split()[2]
+    assert tags["gainsight/object"] == "surveys"
+    assert run["pipelineSnapshotId"] == snapshot  # the job as the UI has it: not degraded
+
+    answer = webserver.graphql(REEXECUTE, parent=run_id)["launchPipelineReexecution"]
+    assert answer["__typename"] == "LaunchRunSuccess", answer
+    child = answer["run"]["runId"]
+    assert wait_for_run(webserver, child) == "SUCCESS"
+
+
+def test_a_failed_cli_run_is_recorded_by_the_failure_sensor(
+    webserver, cli_in, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the sensor starts from "now", as it does when the daemon first evaluates it
+    first = webserver.graphql(DRY_RUN, cursor=None)["sensorDryRun"]["evaluationResult"]
+    assert first["error"] is None, first
+
+    wrong = "wrong-key-4f1d2c3b"
+    monkeypatch.setenv("GAINSIGHT_ACCESS_KEY", wrong)
+    code, out = cli_in("run", "activities")
+    assert code == 1
+    [line] = out.strip().splitlines()
+    reason = line.split(maxsplit=1)[1].split(" run ", 1)[1].split(maxsplit=1)[1]
+    assert reason.startswith("GainsightAuthError: ")
+
+    # the sensor evaluated in the webserver's code server, exactly as the daemon evaluates it
+    tick = webserver.graphql(DRY_RUN, cursor=first["cursor"])["sensorDryRun"]["evaluationResult"]
+    assert tick["error"] is None, tick
+    failures = WarehouseResource(url=webserver.url).read(TableRef("gainsight", "sync_failures"))
+    [row] = failures.filter(pl.col("job_name") == "gainsight_activities_sync").to_dicts()
+    assert row["object"] == "activities"
+    assert f"{row['error_class']}: {row['message']}" == reason  # the CLI printed the same line
+    assert row["partition"] == line.split()[2]
+    assert wrong not in row["message"]

@@ -4,19 +4,27 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import tempfile
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 import yaml
-from dagster import DagsterInstance
+from dagster import DagsterInstance, RunsFilter
+from dagster._serdes import serialize_value
 
 from gainsight_assets.cli import main
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.demo.server import Fault
+from gainsight_assets.failures import failure_reason
+from gainsight_assets.objects import enabled_objects
 from gainsight_assets.operations import sync_status
 from gainsight_assets.settings import DEFAULT_SETTINGS_PATH, load_settings
+from resources.warehouse import WarehouseResource
+from schedules import last_closed_partition
 from tests.assets.helpers import exists, read, seed_accounts
 from tests.conftest import DEMO_KEY
 
@@ -37,7 +45,9 @@ def cli_env(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     # the client's shared call budget lives in the temp dir: one per test, not one per session
+    # (TMPDIR for the runs, which are processes of their own)
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
     return env
 
 
@@ -57,9 +67,10 @@ def write_settings(tmp_path: Path, monkeypatch, change) -> Path:
 
 
 def status_rows(out: str) -> dict[str, str]:
+    """object -> the rest of its status line, whitespace collapsed."""
     lines = out.strip().splitlines()
-    assert lines[0].split() == ["object", "status", "when"]
-    return {line.split()[0]: line.split(maxsplit=1)[1].strip() for line in lines[1:]}
+    assert lines[0].split() == ["object", "status", "partition", "when"]
+    return {line.split()[0]: " ".join(line.split()[1:]) for line in lines[1:]}
 
 
 # -- validate / objects ----------------------------------------------------------------------
@@ -245,6 +256,30 @@ def test_a_tenant_too_slow_for_every_sample_says_what_to_do(cli_env, capsys, dem
 
 # -- status / run --------------------------------------------------------------------------------
 
+SUMMARY = re.compile(
+    r"^(?P<object>\S+)\s+(?P<status>Completed|Failed|Canceled)\s+(?P<partition>\S+)"
+    r"(?:\s+rows (?P<rows>\d+))?(?:\s+unmatched (?P<unmatched>\d+))?"
+    r"(?:\s+API calls (?P<api_calls>\d+))?(?:\s+(?P<seconds>\d+\.\d)s)?"
+    r"(?:\s+run (?P<run>[0-9a-f]{8}))?(?:\s+(?P<reason>.+))?$"
+)
+
+
+def summary(out: str) -> dict[str, dict[str, str | None]]:
+    """The run command's lines, one per object, parsed."""
+    lines = {}
+    for line in out.strip().splitlines():
+        match = SUMMARY.match(line)
+        assert match, f"not a summary line: {line!r}"
+        lines[match["object"]] = match.groupdict()
+    return lines
+
+
+def last_closed(name: str) -> str:
+    [obj] = [o for o in enabled_objects(load_settings()) if o.name == name]
+    key = last_closed_partition(obj, datetime.now(UTC))
+    assert key is not None
+    return key
+
 
 def test_status_before_any_run_says_never_run(cli_env, capsys) -> None:
     code, out, err = run_cli(capsys, "status")
@@ -259,25 +294,62 @@ def test_status_lists_only_enabled_objects(cli_env, capsys, tmp_path: Path, monk
     assert list(status_rows(out)) == ["activities", "surveys", "product_usage"]
 
 
-def test_run_one_object_then_status_shows_it_completed(
-    cli_env, capsys, duckdb_url: str, demo_dataset
+def test_run_prints_one_summary_line_and_the_run_is_the_code_locations(
+    cli_env, capfd, duckdb_url: str, demo_dataset, demo_tenant, dagster_home: Path
 ) -> None:
     seed_accounts(duckdb_url, demo_dataset.crm_accounts)
-    code, out, err = run_cli(capsys, "run", "companies")
+    calls = demo_tenant.stats()["calls"]
+    code, out, err = run_cli(capfd, "run", "companies")
     assert code == 0, err
-    assert out.split() == ["companies", "Completed"]
+    # one line, no Dagster event log on the terminal (it is in the instance and a log file)
+    assert len(out.strip().splitlines()) == 1, out
+    assert "DEBUG" not in out + err and "STEP_START" not in out + err, out + err
+    line = summary(out)["companies"]
+    partition = last_closed("companies")
+    assert (line["status"], line["partition"]) == ("Completed", partition)
     companies = read(duckdb_url, "gainsight.companies")
-    assert companies.height > 0
-    assert set(companies["account_id"]) <= set(demo_dataset.crm_accounts["id"])
+    assert int(line["rows"]) == companies.height > 0
+    unmatched = read(duckdb_url, "gainsight.unmatched_records")
+    assert int(line["unmatched"]) == unmatched.filter(pl.col("object") == "Company").height
+    assert int(line["api_calls"]) == demo_tenant.stats()["calls"] - calls > 0
+    assert float(line["seconds"]) > 0
+    assert line["reason"] is None
+    assert "STEP_START" in (dagster_home / "logs" / "gainsight-sync.log").read_text()
 
-    code, out, _ = run_cli(capsys, "status")
+    with DagsterInstance.get() as instance:
+        [run] = instance.get_runs()
+        # created like the UI's and the daemon's runs: the code location's job, partition tag
+        origin = run.remote_job_origin
+        assert origin is not None
+        assert origin.repository_origin.code_location_origin.location_name == "gainsight"
+        assert run.tags["dagster/partition"] == partition
+        assert run.tags["gainsight/object"] == "companies"  # the job's own tag
+        assert run.run_id.startswith(line["run"])
+        # the access key never reaches the run's config, tags or events
+        stored = [serialize_value(entry) for entry in instance.all_logs(run.run_id)]
+        assert stored
+        for text in (json.dumps(run.run_config), json.dumps(dict(run.tags)), *stored):
+            assert DEMO_KEY not in text
+        assert run.run_config == {}
+
+    code, out, _ = run_cli(capfd, "status")
     rows = status_rows(out)
-    assert rows["companies"] == "Completed  Completed just now"
+    assert rows["companies"] == f"Completed {partition} just now"
     assert all(rows[name] == "Never run" for name in OBJECTS if name != "companies")
     with DagsterInstance.get() as instance:
         later = sync_status(load_settings(), instance, now=time.time() + 5 * 60 + 1)
     assert later[0].object == "companies" and later[0].state == "Completed"
-    assert later[0].detail == "Completed 5 min ago"
+    assert later[0].when == "5 min ago"
+
+
+def test_run_verbose_shows_the_event_log(cli_env, capfd, duckdb_url: str, demo_dataset) -> None:
+    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    code, out, err = run_cli(capfd, "run", "companies", "--verbose")
+    assert code == 0, err
+    events = out + err
+    for event in ("RUN_START", "STEP_START", "ASSET_MATERIALIZATION", "RUN_SUCCESS"):
+        assert event in events, events
+    assert re.search(r"^companies\s+Completed\s", out, re.MULTILINE), out
 
 
 def test_run_an_unknown_object_fails_with_the_enabled_ones(cli_env, capsys) -> None:
@@ -288,29 +360,118 @@ def test_run_an_unknown_object_fails_with_the_enabled_ones(cli_env, capsys) -> N
 
 
 def test_one_failing_object_does_not_stop_the_others(
-    cli_env, capsys, duckdb_url: str, demo_dataset, tmp_path: Path, monkeypatch
+    cli_env, capfd, duckdb_url: str, demo_dataset, tmp_path: Path, monkeypatch
 ) -> None:
     seed_accounts(duckdb_url, demo_dataset.crm_accounts)
     write_settings(
         tmp_path, monkeypatch, lambda raw: raw["activity"].update(date_field="LastModifedDate")
     )
-    code, out, _ = run_cli(capsys, "run")
+    code, out, _ = run_cli(capfd, "run")
     assert code == 1
-    outcome = dict(line.split(maxsplit=1) for line in out.strip().splitlines())
-    assert outcome == {
+    lines = summary(out)
+    assert {name: line["status"] for name, line in lines.items()} == {
         "companies": "Completed",
         "activities": "Failed",
         "surveys": "Completed",
         "product_usage": "Completed",
     }
+    reason = lines["activities"]["reason"]
+    assert reason.startswith("MissingFieldError: ")
+    assert "no field 'LastModifedDate' (setting `activity.date_field`)" in reason
+    assert lines["activities"]["partition"] == last_closed("activities")
     assert read(duckdb_url, "gainsight.companies").height > 0
-    code, out, _ = run_cli(capsys, "status")
-    states = {name: detail.split()[0] for name, detail in status_rows(out).items()}
+
+    code, out, _ = run_cli(capfd, "status")
+    rows = status_rows(out)
+    states = {name: detail.split()[0] for name, detail in rows.items()}
     assert states == {**dict.fromkeys(OBJECTS, "Completed"), "activities": "Failed"}
+    # status gives the same reason, word for word
+    assert rows["activities"].endswith(f"just now {reason}")
+    with DagsterInstance.get() as instance:
+        [failed] = instance.get_runs(RunsFilter(job_name="gainsight_activities_sync"))
+        assert str(failure_reason(instance, failed)) == reason  # what the failure sensor stores
 
 
-def test_run_with_the_gate_closed_fails_and_writes_nothing(cli_env, capsys, duckdb_url) -> None:
-    code, out, _ = run_cli(capsys, "run", "companies")
+def test_run_with_the_gate_closed_names_the_table_and_the_warehouse(
+    cli_env, capfd, duckdb_url
+) -> None:
+    code, out, _ = run_cli(capfd, "run", "companies")
     assert code == 1
-    assert out.split() == ["companies", "Failed"]
+    line = summary(out)["companies"]
+    assert line["status"] == "Failed"
+    warehouse = WarehouseResource(url=duckdb_url).target.redacted  # duckdb:///tmp/…/warehouse…
+    assert line["reason"].startswith(
+        "AssetCheckFailed[primary_crm_accounts_present]: Primary-CRM gate closed: the table"
+        f" `salesforce.account` does not exist in the warehouse {warehouse}."
+    )
     assert not exists(duckdb_url, "gainsight.companies")
+
+
+# -- configuration errors ----------------------------------------------------------------------
+
+
+def closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # nothing listens once the socket is closed
+
+
+def test_an_unreachable_base_url_fails_at_once_naming_the_setting(
+    cli_env, capsys, monkeypatch
+) -> None:
+    url = f"http://127.0.0.1:{closed_port()}"  # a name that does not resolve: test_client.py
+    monkeypatch.setenv("GAINSIGHT_BASE_URL", url)
+    started = time.monotonic()
+    code, out, err = run_cli(capsys, "validate")
+    assert time.monotonic() - started < 5  # no retries
+    assert code == 1 and out == ""
+    assert err == (
+        "gainsight-sync validate: Cannot reach Gainsight at 127.0.0.1: the connection was"
+        f" refused. Check GAINSIGHT_BASE_URL (now {url}); it must be your tenant's root URL,"
+        " like https://acme.gainsightcloud.com.\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "base_url", ["acme.gainsightcloud.com", "http://acme.gainsightcloud.com", "ftp://x.y"]
+)
+@pytest.mark.parametrize("command", ["validate", "run"])
+def test_a_malformed_base_url_prints_the_message_alone(
+    cli_env, capsys, monkeypatch, base_url: str, command: str
+) -> None:
+    monkeypatch.setenv("GAINSIGHT_BASE_URL", base_url)
+    code, out, err = run_cli(capsys, command)
+    assert code == 1 and out == ""
+    assert err.startswith(f"gainsight-sync {command}: GAINSIGHT_BASE_URL must ")
+    assert len(err.strip().splitlines()) == 1, err
+    assert "validation error" not in err and "pydantic" not in err
+    with DagsterInstance.get() as instance:
+        assert not instance.get_runs()  # nothing was started
+
+
+def test_a_warehouse_in_a_missing_folder_stops_before_any_run(
+    cli_env, capsys, monkeypatch, tmp_path: Path
+) -> None:
+    url = f"duckdb:///{tmp_path}/no-such-dir/x.duckdb"
+    monkeypatch.setenv("WAREHOUSE_URL", url)
+    code, out, err = run_cli(capsys, "run", "companies")
+    assert code == 1 and out == ""
+    assert err.startswith(f"gainsight-sync run: WAREHOUSE_URL '{url}' names the DuckDB file")
+    assert err.strip().endswith("does not exist. Create the folder, or fix WAREHOUSE_URL.")
+    assert not (tmp_path / "no-such-dir").exists()
+    with DagsterInstance.get() as instance:
+        assert not instance.get_runs()
+
+
+# -- help -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [None, "run", "demo", "status", "settings", "validate"])
+def test_help_speaks_to_an_operator(capsys, command: str | None) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"] if command else ["--help"])
+    assert exit_.value.code == 0
+    text = capsys.readouterr().out
+    assert text.startswith("usage: gainsight-sync")
+    for word in ("``", "wizard", "seed", "accordion", "Show JSON"):
+        assert word not in text, word

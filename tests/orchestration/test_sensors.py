@@ -6,8 +6,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from dagster import (
+    AssetKey,
+    AssetMaterialization,
+    AssetRecordsFilter,
     DagsterEventType,
     DagsterInstance,
     Definitions,
@@ -26,7 +30,7 @@ from dagster._core.storage.tags import (
 from dagster._core.utils import make_new_run_id
 
 import sensors
-from gainsight_assets.definitions import build_definitions
+from gainsight_assets.definitions import build_definitions, build_resources
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.objects import SYNC_TAG
 from gainsight_assets.settings import Settings, load_settings, parse_settings
@@ -170,6 +174,23 @@ def test_the_gate_sensor_leaves_disabled_objects_alone(
     assert set(requests) == {"gainsight_activities_sync", "gainsight_product_usage_sync"}
 
 
+def test_the_gate_sensor_observes_the_accounts_each_time_it_looks(
+    instance, offline, duckdb_url: str, demo_dataset
+) -> None:
+    defs = build_definitions(Settings(), resources=offline)
+    closed = tick(defs, "gainsight_gate_sensor", instance, offline)
+    [observation] = closed.asset_events
+    assert observation.asset_key == AssetKey(["primary_crm", "accounts"])
+    assert observation.metadata["dagster/row_count"].value == 0
+    assert observation.metadata["gate"].value == "closed"
+    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    opened = tick(defs, "gainsight_gate_sensor", instance, offline)
+    [observation] = opened.asset_events
+    assert observation.metadata["dagster/row_count"].value == demo_dataset.crm_accounts.height
+    assert observation.metadata["gate"].value == "open"
+    assert observation.metadata["table"].value == "salesforce.account"
+
+
 # -- run all ---------------------------------------------------------------------------------
 
 
@@ -281,6 +302,31 @@ def test_a_settings_mistake_is_recorded_with_the_key_to_fix(
     assert "Close matches: LastModifiedDate" in row["message"]
 
 
+def test_a_malformed_base_url_is_recorded_as_the_validators_message(
+    instance, duckdb_url: str, tmp_path: Path, monkeypatch
+) -> None:
+    """A setting that is wrong in the code location's environment fails the run before any
+    step: the record is the validator's sentence, not pydantic's report around it."""
+    monkeypatch.setenv("GAINSIGHT_BASE_URL", "acme.gainsightcloud.com")
+    monkeypatch.setenv("GAINSIGHT_ACCESS_KEY", "some-key-0123456789")
+    offline = resources(NO_TENANT, "k", duckdb_url, tmp_path)
+    defs = build_definitions(
+        Settings(), resources={**offline, "gainsight": build_resources()["gainsight"]}
+    )
+    seed_accounts(duckdb_url, pl.DataFrame({"id": ["a"], "gainsight_gsid_c": ["g"]}))
+    result = defs.resolve_job_def("gainsight_companies_sync").execute_in_process(
+        instance=instance, partition_key="2025-03-11", raise_on_error=False
+    )
+    assert not result.success
+    failure_tick(defs, instance, result.run_id, offline)
+    [row] = read(duckdb_url, "gainsight.sync_failures").to_dicts()
+    assert row["error_class"] == "ValidationError"
+    assert row["message"] == (
+        "GAINSIGHT_BASE_URL must be your tenant's https URL, like"
+        " https://acme.gainsightcloud.com; got 'acme.gainsightcloud.com'."
+    )
+
+
 def test_a_failure_message_that_carries_secrets_is_redacted(
     instance, offline, duckdb_url: str, monkeypatch
 ) -> None:
@@ -374,6 +420,17 @@ def test_redact_removes_known_secrets_anywhere() -> None:
 # -- usage → customer_usage_weekly -------------------------------------------------------------
 
 
+def usage_events(instance: DagsterInstance) -> dict[str, int]:
+    """week -> storage id of its latest product-usage materialization."""
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=AssetKey(["gainsight", "product_usage"])), limit=100
+    ).records
+    latest: dict[str, int] = {}
+    for record in sorted(records, key=lambda r: r.storage_id):
+        latest[record.partition_key] = record.storage_id
+    return latest
+
+
 def test_usage_landing_requests_the_same_weeks_customer_usage(
     instance, online, duckdb_url: str, demo_dataset
 ) -> None:
@@ -383,6 +440,7 @@ def test_usage_landing_requests_the_same_weeks_customer_usage(
     name = "customer_usage_after_usage_sensor"
     before = tick(defs, name, instance, online)
     assert not before.run_requests
+    assert before.skip_message == "No new product usage."
 
     result = run_object(
         settings, "product_usage", online, partition_key="2025-03-03", instance=instance
@@ -391,9 +449,42 @@ def test_usage_landing_requests_the_same_weeks_customer_usage(
     after = tick(defs, name, instance, online, cursor=before.cursor)
     [request] = after.run_requests
     assert request.partition_key == "2025-03-03"
-    assert request.run_key == f"2025-03-03:{result.run_id}"
+    assert request.run_key == f"2025-03-03:{usage_events(instance)['2025-03-03']}"
     sensor = defs.get_repository_def().get_sensor_def(name)
     assert sensor.job_name == "customer_usage_weekly_refresh"
     # the cursor moves on: the same materialization is not requested twice
     again = tick(defs, name, instance, online, cursor=after.cursor)
     assert not again.run_requests
+
+
+def test_a_week_refreshed_after_its_usage_landed_is_not_refreshed_again(
+    instance, online, duckdb_url: str, demo_dataset
+) -> None:
+    """As after `gainsight-sync demo`: usage synced over three weeks in one run, the last week
+    refreshed right away; then the UI starts and the sensor looks for the first time."""
+    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    settings = load_settings(DEMO_SETTINGS)
+    defs = build_definitions(settings, resources=online)
+    name = "customer_usage_after_usage_sensor"
+    weeks = ["2025-02-17", "2025-02-24", "2025-03-03"]
+    tags = {ASSET_PARTITION_RANGE_START_TAG: weeks[0], ASSET_PARTITION_RANGE_END_TAG: weeks[-1]}
+    assert run_object(settings, "product_usage", online, tags=tags, instance=instance).success
+    # the refresh of the last week (its run is tested in test_downstream.py)
+    instance.report_runless_asset_event(
+        AssetMaterialization(["gainsight", "customer_usage_weekly"], partition=weeks[-1])
+    )
+
+    first = tick(defs, name, instance, online)
+    assert sorted(r.partition_key for r in first.run_requests) == weeks[:2]
+    landed = usage_events(instance)
+    assert {r.run_key for r in first.run_requests} == {f"{w}:{landed[w]}" for w in weeks[:2]}
+    assert not tick(defs, name, instance, online, cursor=first.cursor).run_requests
+
+    # usage of the refreshed week lands again: that is new, so it is refreshed once more
+    assert run_object(
+        settings, "product_usage", online, partition_key=weeks[-1], instance=instance
+    ).success
+    second = tick(defs, name, instance, online, cursor=first.cursor)
+    [request] = second.run_requests
+    assert request.partition_key == weeks[-1]
+    assert request.run_key == f"{weeks[-1]}:{usage_events(instance)[weeks[-1]]}"
