@@ -35,7 +35,11 @@ from dagster._core.storage.tags import (
     PARTITION_NAME_TAG,
 )
 from dagster._core.workspace.context import WorkspaceProcessContext, WorkspaceRequestContext
-from dagster._core.workspace.load_target import WorkspaceFileTarget
+from dagster._core.workspace.load_target import (
+    ModuleTarget,
+    WorkspaceFileTarget,
+    WorkspaceLoadTarget,
+)
 
 __all__ = [
     "PARTITION_TAG",
@@ -117,15 +121,22 @@ def open_code_location(
     workspace_file: Path,
     location_name: str,
     *,
+    module_name: str,
     output: Path | None = None,
 ) -> Iterator[OpenCodeLocation]:
     """Load ``location_name`` from ``workspace_file`` as the webserver does: a code server
     process of its own, which also starts the runs it is asked to launch (default launcher).
+    Without the file (an installed package has no workspace.yaml) the location is
+    ``module_name`` under ``location_name``, which is what the file says.
 
     ``output``: a file that takes the code server's (and so its runs') stdout and stderr, the
     Dagster event log among them; ``None`` leaves them on this process's terminal.
     """
-    target = WorkspaceFileTarget(paths=[str(workspace_file)])
+    target: WorkspaceLoadTarget = (
+        WorkspaceFileTarget(paths=[str(workspace_file)])
+        if workspace_file.exists()
+        else ModuleTarget(module_name, None, None, location_name)
+    )
     with _children_output(output):
         context = WorkspaceProcessContext(instance, target, code_server_log_level="WARNING")
     with context:

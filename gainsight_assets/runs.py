@@ -49,6 +49,7 @@ from gainsight_assets.settings import PROJECT_ROOT
 WORKSPACE_FILE = PROJECT_ROOT / "workspace.yaml"
 INSTANCE_TEMPLATE = PROJECT_ROOT / "deploy" / "dagster.yaml"
 LOCATION_NAME = "gainsight"
+DEFINITIONS_MODULE = "gainsight_assets.definitions"  # workspace.yaml's module for the location
 POLL_SECONDS = 0.25
 STATUS_WORDS = {
     DagsterRunStatus.SUCCESS: "Completed",
@@ -185,7 +186,9 @@ def run_starter(
     goes to ``$DAGSTER_HOME/logs/gainsight-sync.log`` (every event is also in the UI's run view).
     """
     output = None if verbose else Path(instance.root_directory) / "logs" / "gainsight-sync.log"
-    with open_code_location(instance, workspace_file, location_name, output=output) as location:
+    with open_code_location(
+        instance, workspace_file, location_name, module_name=DEFINITIONS_MODULE, output=output
+    ) as location:
         yield RunStarter(instance, location)
 
 
@@ -288,5 +291,7 @@ def _keys(value: Any) -> list[str]:
 
 
 def _one(exc: BaseException) -> str:
+    """One line: the class and message of ``exc``, without a stack trace or secrets."""
     secrets = (os.environ.get("GAINSIGHT_ACCESS_KEY", ""),)
-    return " ".join(redact(f"{type(exc).__name__}: {exc}", secrets).split())
+    message = str(exc).split("Stack Trace:")[0]
+    return " ".join(redact(f"{type(exc).__name__}: {message}", secrets).split())

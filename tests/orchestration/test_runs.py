@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from dagster import (
     BackfillPolicy,
+    DagsterInstance,
     DailyPartitionsDefinition,
     MetadataValue,
     Output,
@@ -14,7 +15,7 @@ from dagster import (
 )
 
 from gainsight_assets.operations import ago
-from gainsight_assets.runs import RunTarget, outcome_of, partition_text
+from gainsight_assets.runs import RunTarget, outcome_of, partition_text, run_starter
 
 DAILY = DailyPartitionsDefinition(start_date="2025-03-01", timezone="UTC")
 RANGE = {
@@ -98,3 +99,22 @@ def test_a_failed_run_has_its_reason_on_the_line() -> None:
 )
 def test_ago(seconds: int, shown: str) -> None:
     assert ago(1_000_000.0, 1_000_000.0 + seconds) == shown
+
+
+def test_without_workspace_yaml_the_same_location_is_loaded(
+    tmp_path, dagster_home, monkeypatch
+) -> None:
+    """An installed package has no workspace.yaml: runs still belong to `gainsight`."""
+    monkeypatch.setenv("GAINSIGHT_BASE_URL", "http://127.0.0.1:9")  # the plan resolves them
+    monkeypatch.setenv("GAINSIGHT_ACCESS_KEY", "unused-key-000000")
+    with (
+        DagsterInstance.get() as instance,
+        run_starter(instance, workspace_file=tmp_path / "missing.yaml") as starter,
+    ):
+        origin = starter.location.location.origin
+        assert starter.location.name == "gainsight"
+        assert origin.loadable_target_origin.module_name == "gainsight_assets.definitions"
+        run = starter.location.create_run(
+            "gainsight_companies_sync", {"dagster/partition": "2025-03-11"}
+        )
+        assert run.remote_job_origin.repository_origin.code_location_origin == origin
