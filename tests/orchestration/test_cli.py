@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from dagster import DagsterInstance, RunsFilter
+from dagster import DagsterEventType, DagsterInstance, RunsFilter
 from dagster._serdes import serialize_value
 
 from gainsight_assets.cli import main
@@ -317,7 +317,12 @@ def test_run_prints_one_summary_line_and_the_run_is_the_code_locations(
     assert "STEP_START" in (dagster_home / "logs" / "gainsight-sync.log").read_text()
 
     with DagsterInstance.get() as instance:
+        # the project's instance queues runs, and no daemon runs here: the run skipped the queue,
+        # so a daemon (had one been up) would have had nothing to launch a second time
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
         [run] = instance.get_runs()
+        enqueued = instance.get_records_for_run(run.run_id, of_type=DagsterEventType.RUN_ENQUEUED)
+        assert not enqueued.records
         # created like the UI's and the daemon's runs: the code location's job, partition tag
         origin = run.remote_job_origin
         assert origin is not None
