@@ -229,6 +229,30 @@ class WarehouseEngine(ABC):
         rows = self._fetchall(f"SELECT count(*) FROM {self._name(table)}{where}", params)
         return int(rows[0][0])
 
+    def duplicates(
+        self, table: TableRef, grain: Sequence[str], *, window: Window | None = None
+    ) -> tuple[int, list[dict[str, object]]]:
+        """How many ``grain`` values occur more than once in the slice, and up to five of them.
+
+        A missing table has none. NULLs count as values: two rows that agree on every grain
+        column, NULLs included, are a duplicate.
+        """
+        if not self.table_exists(table):
+            return 0, []
+        self._check_columns(table, self._columns_of(table), [*grain, *_slice_columns(window, {})])
+        params: list[object] = []
+        where = self._where(window, {}, param_binder(params))
+        columns = ", ".join(quote_ident(c) for c in grain)
+        grouped = (
+            f"SELECT {columns}, count(*) AS n FROM {self._name(table)}{where}"
+            f" GROUP BY {columns} HAVING count(*) > 1"
+        )
+        total = self._fetchall(f"SELECT count(*) FROM ({grouped}) AS d", params)[0][0]
+        sample = self._fetchall(f"{grouped} ORDER BY {columns} LIMIT 5", params)
+        return int(total), [
+            {**dict(zip(grain, row[:-1], strict=True)), "rows": int(row[-1])} for row in sample
+        ]
+
     # ----------------------------------------------------------------- the write
     def replace(
         self,

@@ -186,7 +186,10 @@ class PostgresEngine(WarehouseEngine):
         name = quote_ident(f"__warehouse_keys_{uuid.uuid4().hex}")
         columns = ", ".join(f"{quote_ident(c)} TEXT" for c in frame.columns)
         self._execute(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP")
-        with self.conn.cursor() as cursor, cursor.copy(f"COPY {name} FROM STDIN (FORMAT csv)") as copy:
+        with (
+            self.conn.cursor() as cursor,
+            cursor.copy(f"COPY {name} FROM STDIN (FORMAT csv)") as copy,
+        ):
             for chunk in frame.iter_slices(n_rows=COPY_CHUNK_ROWS):
                 copy.write(_csv(chunk))
         yield name
