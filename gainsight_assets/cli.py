@@ -50,8 +50,13 @@ def resource_from_env() -> GainsightResource:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from gainsight_assets.demo.runner import run_demo
+    from gainsight_assets.demo.warehouse import DemoWarehouseError, demo_warehouse
 
-    outcome = run_demo(companies=args.companies)
+    try:
+        with demo_warehouse(args.warehouse):
+            outcome = run_demo(companies=args.companies)
+    except DemoWarehouseError as exc:
+        raise CliError(str(exc)) from exc
     failed = [job for job, ok in outcome.items() if not ok]
     if failed:
         raise CliError(f"Demo run failed for {', '.join(failed)}; see the log above.")
@@ -89,6 +94,12 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="run every job end to end on the demo tenant + DuckDB")
     demo.add_argument("--companies", type=int, default=40, help="demo tenant size")
+    demo.add_argument(
+        "--warehouse",
+        choices=("duckdb", "postgres"),
+        help="postgres: WAREHOUSE_URL, or a throwaway embedded PostgreSQL when it is unset"
+        " (needs the dev extra); default: WAREHOUSE_URL or the embedded DuckDB file",
+    )
     sub.add_parser("validate", help='"Validate connection": count the objects discovered')
     sub.add_parser("objects", help="list the tenant's objects")
     settings = sub.add_parser("settings", help="show the effective settings")
