@@ -196,15 +196,33 @@ def test_a_first_sync_cut_by_the_limit_stores_what_it_read(env, duckdb_url: str)
 
 
 def hand_aggregate(dataset, week_start: datetime) -> dict[tuple, tuple[float, float, int]]:
-    """The expected weekly sums, computed row by row in plain Python."""
+    """The expected weekly sums, computed row by row in plain Python: a key is an account id,
+    or a company GSID whose company names an account, or the GSID an account carries."""
     accounts = set(dataset.crm_accounts["id"].drop_nulls())
+    by_crm_id = {
+        gsid: crm
+        for gsid, crm in dataset.objects["Company"].select("Gsid", "SfdcAccountId").iter_rows()
+        if crm in accounts
+    }
+    by_gsid_column = {
+        gsid: account
+        for account, gsid in dataset.crm_accounts.select("id", "gainsight_gsid_c").iter_rows()
+        if gsid and account
+    }
+
+    def account_of(key: str | None) -> str | None:
+        if key in accounts:
+            return key
+        return by_crm_id.get(key) or by_gsid_column.get(key)
+
     start_ms = int(week_start.timestamp() * 1000)
     end_ms = int((week_start + timedelta(days=7)).timestamp() * 1000)
     sums: dict[tuple, list] = defaultdict(lambda: [0.0, 0.0, 0])
     for row in dataset.objects["product_usage__gc"].iter_rows(named=True):
-        if not start_ms <= row["UsageDate"] < end_ms or row["AccountId"] not in accounts:
+        account = account_of(row["AccountId"])
+        if not start_ms <= row["UsageDate"] < end_ms or account is None:
             continue
-        acc = sums[(row["AccountId"], row["MetricName"], row["Feature"])]
+        acc = sums[(account, row["MetricName"], row["Feature"])]
         acc[0] += row["MetricValue"] or 0.0
         acc[1] += row["Seats__gc"] or 0.0
         acc[2] += 1
