@@ -76,6 +76,42 @@ def quality_check_specs(asset_key: AssetKey, grain: Sequence[str]) -> list[Asset
     ]
 
 
+def grain_check(
+    warehouse: WarehouseResource, tables: Mapping[TableRef, tuple[Sequence[str], Window]]
+) -> AssetCheckResult:
+    """``unique_grain`` (ERROR): each table holds its grain at most once in the window, read from
+    the warehouse after the write, as a consumer would see it."""
+    found = {
+        str(table): warehouse.duplicates(table, grain, window=window)
+        for table, (grain, window) in tables.items()
+    }
+    bad = {name: count for name, (count, _) in found.items() if count}
+    first, (grain, _) = next(iter(tables.items()))
+    return AssetCheckResult(
+        check_name="unique_grain",
+        passed=not bad,
+        severity=AssetCheckSeverity.ERROR,
+        description=(
+            "; ".join(
+                f"{count} key(s) stored more than once in {name}" for name, count in bad.items()
+            )
+            if bad
+            else f"One row per ({', '.join(grain)}) in {first} for this window."
+        ),
+        metadata={
+            "grain": MetadataValue.json(list(grain)),
+            "duplicate_keys": sum(count for count, _ in found.values()),
+            "sample": MetadataValue.json(
+                {
+                    name: [{k: str(v) for k, v in row.items()} for row in rows]
+                    for name, (_, rows) in found.items()
+                    if rows
+                }
+            ),
+        },
+    )
+
+
 def read_keys(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
     """The key columns of every record read, as text (what a keyed replace supersedes)."""
     return frame.select(pl.col(c).cast(pl.String) for c in columns)
@@ -309,7 +345,14 @@ class SyncRun:
             **(extra_metadata or {}),
         }
         yield Output(value, metadata=metadata)
-        yield self._grain_check(table, grain, window_column)
+        start, end = self.window
+        yield grain_check(
+            self.warehouse,
+            {
+                table: (grain, Window(window_column, start, end)),
+                UNMATCHED_TABLE: (UNMATCHED_GRAIN, Window("partition_start", start, end)),
+            },
+        )
         threshold = self.settings.quality.min_match_rate
         yield AssetCheckResult(
             check_name="match_rate",
@@ -337,43 +380,6 @@ class SyncRun:
             metadata={
                 "incomplete_partitions": MetadataValue.json(incomplete),
                 "unread_objects": MetadataValue.json(self.unread),
-            },
-        )
-
-    def _grain_check(
-        self, table: TableRef, grain: Sequence[str], window_column: str
-    ) -> AssetCheckResult:
-        start, end = self.window
-        found = {
-            str(table): self.warehouse.duplicates(
-                table, grain, window=Window(window_column, start, end)
-            ),
-            str(UNMATCHED_TABLE): self.warehouse.duplicates(
-                UNMATCHED_TABLE, UNMATCHED_GRAIN, window=Window("partition_start", start, end)
-            ),
-        }
-        bad = {name: count for name, (count, _) in found.items() if count}
-        return AssetCheckResult(
-            check_name="unique_grain",
-            passed=not bad,
-            severity=AssetCheckSeverity.ERROR,
-            description=(
-                "; ".join(
-                    f"{count} key(s) stored more than once in {name}" for name, count in bad.items()
-                )
-                if bad
-                else f"One row per ({', '.join(grain)}) in {table} for this window."
-            ),
-            metadata={
-                "grain": MetadataValue.json(list(grain)),
-                "duplicate_keys": sum(count for count, _ in found.values()),
-                "sample": MetadataValue.json(
-                    {
-                        name: [{k: str(v) for k, v in row.items()} for row in rows]
-                        for name, (_, rows) in found.items()
-                        if rows
-                    }
-                ),
             },
         )
 
