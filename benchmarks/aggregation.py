@@ -24,7 +24,6 @@ SQL = """
 SELECT
     date_trunc('week', usage_date) AS week_start,
     account_id,
-    match_method,
     '{product}' AS product,
     metric,
     dimension,
@@ -32,13 +31,14 @@ SELECT
     sum(seats) AS seats,
     sum(session_minutes) AS session_minutes,
     count(*) AS source_rows,
+    string_agg(DISTINCT match_method, ',' ORDER BY match_method) AS match_methods,
     concat_ws('|',
         coalesce(CAST(date_trunc('week', usage_date) AS VARCHAR), ''),
         coalesce(account_id, ''), '{product}', coalesce(metric, ''), coalesce(dimension, '')
     ) AS usage_key
 FROM usage
-GROUP BY ALL
-ORDER BY week_start, account_id, match_method, metric, dimension NULLS LAST
+GROUP BY week_start, account_id, product, metric, dimension
+ORDER BY week_start, account_id, metric, dimension NULLS LAST
 """
 
 

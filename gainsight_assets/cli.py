@@ -55,8 +55,13 @@ def resource_from_env() -> GainsightResource:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from gainsight_assets.demo.runner import run_demo
+    from gainsight_assets.demo.warehouse import DemoWarehouseError, demo_warehouse
 
-    outcome = run_demo(companies=args.companies, verbose=args.verbose)
+    try:
+        with demo_warehouse(args.warehouse):
+            outcome = run_demo(companies=args.companies, verbose=args.verbose)
+    except DemoWarehouseError as exc:
+        raise CliError(str(exc)) from exc
     failed = [job for job, ok in outcome.items() if not ok]
     if failed:
         raise CliError(f"Demo run failed for {', '.join(failed)}; see the lines above.")
@@ -105,6 +110,12 @@ def parser() -> argparse.ArgumentParser:
         " line per run and per table. No Gainsight account needed.",
     )
     demo.add_argument("--companies", type=int, default=40, help="demo tenant size (companies)")
+    demo.add_argument(
+        "--warehouse",
+        choices=("duckdb", "postgres"),
+        help="postgres: WAREHOUSE_URL, or a throwaway embedded PostgreSQL when it is unset"
+        " (needs the dev extra); default: WAREHOUSE_URL or the embedded DuckDB file",
+    )
     demo.add_argument("--verbose", action="store_true", help="also print Dagster's event log")
     sub.add_parser(
         "validate",

@@ -9,6 +9,7 @@ version) even when an edited record was synced in several windows.
 
 import polars as pl
 from dagster import (
+    AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     AssetsDefinition,
@@ -17,14 +18,17 @@ from dagster import (
     TimeWindowPartitionMapping,
     asset,
     define_asset_job,
-    in_process_executor,
 )
 
 from gainsight_assets.assets.common import GROUP, IO_MANAGER_KEY, gainsight_key
 from gainsight_assets.partitions import weekly
 from gainsight_assets.settings import Settings
+from gainsight_assets.sync import grain_check
+from resources.warehouse import TableRef, WarehouseResource, Window
 
 KEY = gainsight_key("customer_usage_weekly")
+TABLE = TableRef.from_asset_key(KEY)
+GRAIN = ("week_start", "account_id", "product", "metric", "dimension")
 CUSTOMER_USAGE_JOB = "customer_usage_weekly_refresh"
 ACTIVITY_COUNTS = {"EMAIL": "emails", "MEETING": "meetings", "TYPE_MANUAL": "manual_notes"}
 
@@ -84,6 +88,13 @@ def build_customer_usage_asset(settings: Settings) -> AssetsDefinition:
             "activities": AssetIn(gainsight_key("activities")),
         },
         metadata={"partition_expr": "week_start"},
+        check_specs=[
+            AssetCheckSpec(
+                "unique_grain",
+                asset=KEY,
+                description=f"One row per ({', '.join(GRAIN)}) in the week (ERROR).",
+            )
+        ],
         io_manager_key=IO_MANAGER_KEY,
         group_name=GROUP,
         kinds={"polars"},
@@ -92,10 +103,11 @@ def build_customer_usage_asset(settings: Settings) -> AssetsDefinition:
     )
     def customer_usage_weekly(
         context: AssetExecutionContext,
+        warehouse: WarehouseResource,
         usage: pl.DataFrame,
         surveys: pl.DataFrame,
         activities: pl.DataFrame,
-    ) -> Output[pl.DataFrame]:
+    ):
         week_start = context.partition_time_window.start
         frame = (
             week_over_week(usage, week_start)
@@ -104,12 +116,16 @@ def build_customer_usage_asset(settings: Settings) -> AssetsDefinition:
             .with_columns(pl.col(c).fill_null(0) for c in ["activities", *ACTIVITY_COUNTS.values()])
             .sort("account_id", "product", "metric", "dimension", nulls_last=True)
         )
-        return Output(
+        yield Output(
             frame,
             metadata={
                 "accounts": frame["account_id"].n_unique(),
                 "metrics": MetadataValue.json(sorted(frame["metric"].unique().to_list())),
             },
+        )
+        window = context.partition_time_window
+        yield grain_check(
+            warehouse, {TABLE: (GRAIN, Window("week_start", window.start, window.end))}
         )
 
     return customer_usage_weekly
@@ -120,7 +136,6 @@ def build_customer_usage_job():
         CUSTOMER_USAGE_JOB,
         selection=[KEY],
         description="Recompute customer_usage_weekly for a week (launched by a sensor).",
-        executor_def=in_process_executor,  # one step: no process of its own needed
     )
 
 

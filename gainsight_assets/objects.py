@@ -15,7 +15,6 @@ from dagster import (
     AssetSelection,
     BetaWarning,
     define_asset_job,
-    in_process_executor,
 )
 
 from gainsight_assets.assets.activities import build_activities_asset
@@ -47,9 +46,6 @@ class SyncObject:
             partitions_def=self.asset.partitions_def,
             tags={SYNC_TAG: self.name},
             description=f"Sync Gainsight {self.name} (gated on the primary CRM's accounts).",
-            # Each step needs the one before (gate, then the sync, then its freshness check), so
-            # a process per step would buy no parallelism and cost a Python start-up per step.
-            executor_def=in_process_executor,
         )
 
 

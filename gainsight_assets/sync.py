@@ -8,7 +8,7 @@ the two quality checks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,35 +20,45 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
+    Failure,
     MetadataValue,
     Output,
+    TimeWindowPartitionsDefinition,
 )
 
 from gainsight_assets.gate import require_accounts
-from gainsight_assets.partitions import window_start
+from gainsight_assets.partitions import unread_partitions, window_start
 from gainsight_assets.resolve import AccountDirectory
 from gainsight_assets.settings import Settings
 from resources.gainsight import GainsightResource, PageStream
 from resources.gainsight.metadata import ObjectDescription
-from resources.warehouse import TableRef, WarehouseResource, Window
+from resources.warehouse import KeyedRows, TableRef, WarehouseResource, Window
 
 UNMATCHED_TABLE = TableRef("gainsight", "unmatched_records")
 UNMATCHED_SCHEMA = {
     "object": pl.String,
     "record_id": pl.String,
-    "gs_company_id": pl.String,
+    "gs_company_id": pl.String,  # the record's Gainsight company GSID, when its key is one
+    "company_key": pl.String,  # the value resolution looked up, as Gainsight sent it
+    "company_key_field": pl.String,  # the Gainsight field it came from (GsCompanyId, AccountId...)
+    "partition": pl.String,  # the partition key, as the asset's partitions name it
     "partition_start": pl.Datetime("us", "UTC"),
     "reason": pl.String,
     "raw_record": pl.String,
 }
+UNMATCHED_KEY = ("object", "record_id")
+UNMATCHED_GRAIN = (*UNMATCHED_KEY, "partition_start")
+COMPANY_ID_FIELDS = frozenset({"gscompanyid", "gsid"})
 
 
-def quality_check_specs(asset_key: AssetKey, id_column: str) -> list[AssetCheckSpec]:
+def quality_check_specs(asset_key: AssetKey, grain: Sequence[str]) -> list[AssetCheckSpec]:
     return [
         AssetCheckSpec(
-            name=f"unique_{id_column}",
+            name="unique_grain",
             asset=asset_key,
-            description=f"Each {id_column} appears once per partition (ERROR).",
+            description=f"The table holds one row per ({', '.join(grain)}) in every synced"
+            " window, and gainsight.unmatched_records one per object, record_id and partition"
+            " (ERROR).",
         ),
         AssetCheckSpec(
             name="match_rate",
@@ -56,7 +66,55 @@ def quality_check_specs(asset_key: AssetKey, id_column: str) -> list[AssetCheckS
             description="Share of records resolved to a primary-CRM account, against"
             " quality.min_match_rate (WARN).",
         ),
+        AssetCheckSpec(
+            name="read_in_full",
+            asset=asset_key,
+            description="Every partition of the run was read to its end (WARN). A partition"
+            " cut short (surveys.response_limit, or paging that stopped early) keeps the rows"
+            " stored before and gains the records read; re-run it to complete it.",
+        ),
     ]
+
+
+def grain_check(
+    warehouse: WarehouseResource, tables: Mapping[TableRef, tuple[Sequence[str], Window]]
+) -> AssetCheckResult:
+    """``unique_grain`` (ERROR): each table holds its grain at most once in the window, read from
+    the warehouse after the write, as a consumer would see it."""
+    found = {
+        str(table): warehouse.duplicates(table, grain, window=window)
+        for table, (grain, window) in tables.items()
+    }
+    bad = {name: count for name, (count, _) in found.items() if count}
+    first, (grain, _) = next(iter(tables.items()))
+    return AssetCheckResult(
+        check_name="unique_grain",
+        passed=not bad,
+        severity=AssetCheckSeverity.ERROR,
+        description=(
+            "; ".join(
+                f"{count} key(s) stored more than once in {name}" for name, count in bad.items()
+            )
+            if bad
+            else f"One row per ({', '.join(grain)}) in {first} for this window."
+        ),
+        metadata={
+            "grain": MetadataValue.json(list(grain)),
+            "duplicate_keys": sum(count for count, _ in found.values()),
+            "sample": MetadataValue.json(
+                {
+                    name: [{k: str(v) for k, v in row.items()} for row in rows]
+                    for name, (_, rows) in found.items()
+                    if rows
+                }
+            ),
+        },
+    )
+
+
+def read_keys(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
+    """The key columns of every record read, as text (what a keyed replace supersedes)."""
+    return frame.select(pl.col(c).cast(pl.String) for c in columns)
 
 
 @dataclass
@@ -71,6 +129,9 @@ class SyncRun:
     unmatched_counts: dict[str, int] = field(default_factory=dict)
     pages: int = 0
     truncated: dict[str, int] = field(default_factory=dict)
+    # object -> why its query was not read in full; the partitions that may miss records
+    unread: dict[str, str] = field(default_factory=dict)
+    incomplete_partitions: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         self._stats_start = self.gainsight.client.stats.snapshot()
@@ -82,11 +143,27 @@ class SyncRun:
         window = self.context.partition_time_window
         return window.start, window.end
 
-    def open_gate(self, gsid_field_override: str | None) -> None:
+    @property
+    def partition_keys(self) -> list[str]:
+        return list(self.context.partition_keys)
+
+    @property
+    def partitions_def(self) -> TimeWindowPartitionsDefinition:
+        partitions_def = self.context.assets_def.partitions_def
+        if not isinstance(partitions_def, TimeWindowPartitionsDefinition):
+            raise TypeError("Gainsight assets are partitioned by time windows")
+        return partitions_def
+
+    @property
+    def read_in_full(self) -> bool:
+        return not self.unread
+
+    def open_gate(self, gsid_field_override: str | None) -> pl.DataFrame:
         """Refuse (writing nothing, asking Gainsight nothing) unless the CRM accounts exist."""
         self._accounts = require_accounts(
             self.warehouse, self.settings, self.settings.gsid_column(gsid_field_override)
         )
+        return self._accounts
 
     def resolve(self, frame: pl.DataFrame, company_col: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Matched and unmatched rows; an empty window costs no company lookup."""
@@ -98,6 +175,10 @@ class SyncRun:
         if not frame.height:
             return _unresolved(frame)
         return self._directory().resolve_key(frame, key_col)
+
+    def use_directory(self, directory: AccountDirectory) -> None:
+        """Resolve with this directory (an object that reads the companies itself)."""
+        self._cached_directory = directory
 
     def _directory(self) -> AccountDirectory:
         """The account directory, built once per run from the accounts and one Company query."""
@@ -117,21 +198,57 @@ class SyncRun:
                 lambda page: page.select(
                     pl.col(gsid).alias("gsid"), pl.col(crm_id.field_name).alias("crm_id")
                 ),
+                directory=True,
             )
             self._cached_directory = AccountDirectory.build(self._accounts, companies)
         return self._cached_directory
 
     def collect(
-        self, stream: PageStream, shape: Callable[[pl.DataFrame], pl.DataFrame]
+        self,
+        stream: PageStream,
+        shape: Callable[[pl.DataFrame], pl.DataFrame],
+        *,
+        date_col: str | None = None,
+        descending: bool = False,
+        directory: bool = False,
     ) -> pl.DataFrame:
-        """Shape each page as it arrives and concatenate only the shaped result."""
+        """Shape each page as it arrives and concatenate only the shaped result.
+
+        A query not read in full is remembered with the partitions it may have left records in:
+        ordered by ``date_col`` (``descending`` as asked), only the partitions past the last
+        record read; when the answer was not in that order, or there is no date, all of them.
+        A company directory that was not read in full stops the run: resolving against part of
+        it would call known companies unknown.
+        """
         parts = [shape(page) for page in stream]
         self.pages += stream.pages
         if stream.truncated:
             self.truncated[stream.object_name] = stream.records
-        if not parts:
-            return shape(pl.DataFrame(schema=stream.schema))
-        return pl.concat(parts, how="vertical_relaxed")
+        frame = (
+            pl.concat(parts, how="vertical_relaxed")
+            if parts
+            else shape(pl.DataFrame(schema=stream.schema))
+        )
+        if not stream.complete:
+            why = (
+                f"stopped at {stream.records} records (limit)"
+                if stream.truncated
+                else f"paging stopped after {stream.records} records (the API repeated a page)"
+            )
+            if directory:
+                raise Failure(
+                    description=f"The Gainsight company directory ({stream.object_name}) was not"
+                    f" read in full: {why}. Nothing was written; run again.",
+                    allow_retries=False,
+                )
+            self.unread[stream.object_name] = why
+            dates = frame[date_col].drop_nulls() if date_col and frame.height else None
+            ordered = dates is not None and dates.is_sorted(descending=descending)
+            last_read = dates[-1] if ordered and dates is not None and dates.len() else None
+            self.incomplete_partitions.update(
+                unread_partitions(self.partitions_def, self.partition_keys, last_read, descending)
+            )
+        return frame
 
     def record_unmatched(
         self,
@@ -139,7 +256,8 @@ class SyncRun:
         unmatched: pl.DataFrame,
         *,
         id_col: str,
-        company_col: str,
+        key_col: str,
+        key_field: str,
         date_col: str | None,
     ) -> pl.DataFrame:
         """The unmatched rows of one object in the ``gainsight.unmatched_records`` layout."""
@@ -148,32 +266,38 @@ class SyncRun:
         start, _ = self.window
         partition_start = (
             window_start(pl.col(date_col), self.cadence) if date_col else pl.lit(start)
-        )
+        ).cast(pl.Datetime("us", "UTC"))
+        fmt = self.partitions_def.fmt
+        key = pl.col(key_col).cast(pl.String)
         raw_columns = [c for c in unmatched.columns if c != "reason"]
         return unmatched.select(
             pl.lit(object_name).alias("object"),
             pl.col(id_col).cast(pl.String).alias("record_id"),
-            pl.col(company_col).cast(pl.String).alias("gs_company_id"),
-            partition_start.cast(pl.Datetime("us", "UTC")).alias("partition_start"),
+            (key if key_field.casefold() in COMPANY_ID_FIELDS else pl.lit(None, pl.String)).alias(
+                "gs_company_id"
+            ),
+            key.alias("company_key"),
+            pl.lit(key_field).alias("company_key_field"),
+            partition_start.dt.strftime(fmt).alias("partition"),
+            partition_start.alias("partition_start"),
             pl.col("reason"),
             pl.struct(raw_columns).struct.json_encode().alias("raw_record")
             if raw_columns
             else pl.lit("{}").alias("raw_record"),
         )
 
-    def write_unmatched(self, object_names: Iterable[str], frames: list[pl.DataFrame]) -> int:
-        """Replace this window's unmatched records of these objects (kept, never dropped)."""
+    def write_unmatched(self, frames: list[pl.DataFrame], read: pl.DataFrame) -> int:
+        """Store this run's unmatched records; ``read`` (``object``, ``record_id``) names every
+        record the run read, so a record that matches now leaves the table and one that was
+        not read again keeps its row."""
         frame = pl.concat([pl.DataFrame(schema=UNMATCHED_SCHEMA), *frames], how="vertical_relaxed")
         start, end = self.window
-        written = 0
-        for name in object_names:
-            written += self.warehouse.replace(
-                UNMATCHED_TABLE,
-                frame.filter(pl.col("object") == name),
-                window=Window("partition_start", start, end),
-                equals={"object": name},
-            )
-        return written
+        return self.warehouse.replace(
+            UNMATCHED_TABLE,
+            frame,
+            window=Window("partition_start", start, end),
+            only_keys=read.select(pl.col(c).cast(pl.String) for c in UNMATCHED_KEY),
+        )
 
     def api_metadata(self) -> dict[str, Any]:
         spent = self.gainsight.client.stats.since(self._stats_start)
@@ -188,17 +312,26 @@ class SyncRun:
             "window_end": end.isoformat(),
             "unmatched_by_reason": MetadataValue.json(dict(sorted(self.unmatched_counts.items()))),
             "truncated": MetadataValue.json(self.truncated),
+            "read_in_full": self.read_in_full,
+            "incomplete_partitions": MetadataValue.json(sorted(self.incomplete_partitions)),
         }
 
     def results(
         self,
-        frame: pl.DataFrame,
+        value: pl.DataFrame | KeyedRows,
         *,
-        id_column: str,
+        table: TableRef,
+        grain: Sequence[str],
+        window_column: str,
         matched_records: int | None = None,
         extra_metadata: Mapping[str, Any] | None = None,
     ) -> Iterable[Output | AssetCheckResult]:
-        """The output with its metadata, then the uniqueness and match-rate checks."""
+        """The output with its metadata, then the grain, match-rate and read-in-full checks.
+
+        The grain check runs after the output is stored and reads the warehouse, so it sees
+        what a consumer sees: the table and the unmatched records in the run's window.
+        """
+        frame = value.rows if isinstance(value, KeyedRows) else value
         matched = frame.height if matched_records is None else matched_records
         unmatched = sum(self.unmatched_counts.values())
         total = matched + unmatched
@@ -207,18 +340,17 @@ class SyncRun:
             "rows_written": frame.height,
             "records_fetched": total,
             "match_rate": round(rate, 4),
+            "grain": MetadataValue.json(list(grain)),
             **self.api_metadata(),
             **(extra_metadata or {}),
         }
-        yield Output(frame, metadata=metadata)
-        duplicates = frame.filter(pl.col(id_column).is_duplicated())[id_column].unique()
-        yield AssetCheckResult(
-            check_name=f"unique_{id_column}",
-            passed=duplicates.len() == 0,
-            severity=AssetCheckSeverity.ERROR,
-            metadata={
-                "duplicate_ids": duplicates.len(),
-                "sample": MetadataValue.json(duplicates.head(5).to_list()),
+        yield Output(value, metadata=metadata)
+        start, end = self.window
+        yield grain_check(
+            self.warehouse,
+            {
+                table: (grain, Window(window_column, start, end)),
+                UNMATCHED_TABLE: (UNMATCHED_GRAIN, Window("partition_start", start, end)),
             },
         )
         threshold = self.settings.quality.min_match_rate
@@ -232,6 +364,23 @@ class SyncRun:
                 " gainsight.unmatched_records with their reason."
             ),
             metadata={"match_rate": round(rate, 4), "threshold": threshold},
+        )
+        incomplete = sorted(self.incomplete_partitions)
+        yield AssetCheckResult(
+            check_name="read_in_full",
+            passed=self.read_in_full,
+            severity=AssetCheckSeverity.WARN,
+            description=(
+                f"Not read in full: {'; '.join(f'{o} {w}' for o, w in self.unread.items())}."
+                f" Partitions that may miss records: {', '.join(incomplete)}. Their stored rows"
+                " were kept; re-run them (smaller ranges, or a higher surveys.response_limit)."
+                if not self.read_in_full
+                else "Every partition of the run was read to its end."
+            ),
+            metadata={
+                "incomplete_partitions": MetadataValue.json(incomplete),
+                "unread_objects": MetadataValue.json(self.unread),
+            },
         )
 
 

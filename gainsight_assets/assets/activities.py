@@ -13,11 +13,14 @@ from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
 from gainsight_assets.partitions import four_hourly
 from gainsight_assets.settings import Settings
-from gainsight_assets.sync import SyncRun, quality_check_specs, require_fields
+from gainsight_assets.sync import SyncRun, quality_check_specs, read_keys, require_fields
 from resources.gainsight import GainsightResource, window_where
-from resources.warehouse import WarehouseResource
+from resources.warehouse import KeyedRows, TableRef, WarehouseResource
 
 KEY = gainsight_key("activities")
+TABLE = TableRef.from_asset_key(KEY)
+RECORD_KEY = ("activity_id",)
+GRAIN = ("activity_id", "modified_at")  # one row per version of an activity
 OPTIONAL_FIELDS = ("Subject", "Notes", "ActivityDate", "TypeName")
 OUTPUT_COLUMNS = (
     "activity_id",
@@ -68,7 +71,7 @@ def build_activities_asset(settings: Settings):
             "partition_expr": "modified_at",
             "latest_by": {"key": ["activity_id"], "order": "modified_at"},
         },
-        check_specs=quality_check_specs(KEY, "activity_id"),
+        check_specs=quality_check_specs(KEY, GRAIN),
         description=(
             f"Gainsight `{cfg.object}` entries modified in each 4-hour UTC window, resolved to"
             " primary-CRM accounts and routed to activity types. Keeps every version; read"
@@ -128,21 +131,25 @@ def build_activities_asset(settings: Settings):
             )
             return shaped
 
-        fetched = run.collect(stream, shape)
+        fetched = run.collect(stream, shape, date_col="modified_at")
         unmapped = unmapped_categories(fetched, cfg.category_map)
+        read = read_keys(fetched, RECORD_KEY)
         matched, unmatched = run.resolve(fetched, "gs_company_id")
         del fetched  # hold one copy of the window at a time
         run.write_unmatched(
-            [cfg.object],
             [
                 run.record_unmatched(
                     cfg.object,
                     unmatched,
                     id_col="activity_id",
-                    company_col="gs_company_id",
+                    key_col="gs_company_id",
+                    key_field=fields["GsCompanyId"],
                     date_col="modified_at",
                 )
             ],
+            read.select(
+                pl.lit(cfg.object).alias("object"), pl.col("activity_id").alias("record_id")
+            ),
         )
         # Rows keep the API's order (the query orders by the date field, then Gsid): no sorted copy.
         output = matched.select(OUTPUT_COLUMNS)
@@ -154,8 +161,10 @@ def build_activities_asset(settings: Settings):
                 ", ".join(f"{k} ({v})" for k, v in unmapped.items()),
             )
         yield from run.results(
-            output,
-            id_column="activity_id",
+            KeyedRows(output, read),
+            table=TABLE,
+            grain=GRAIN,
+            window_column="modified_at",
             extra_metadata={
                 "unmapped_categories": MetadataValue.json(unmapped),
                 "activity_types": MetadataValue.json(

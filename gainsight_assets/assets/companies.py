@@ -5,7 +5,8 @@ stays the source of truth for the fields it owns (name, domain, parent, ARR, MRR
 owners): the CRM's name and domain are carried as ``account_name``/``account_domain``, and
 Gainsight's own copies of CRM-owned fields are kept only as ``gainsight_<field>`` reference columns.
 Picklist values (option GSIDs in the API) are resolved to their labels. The API has no history, so
-each run snapshots the companies as they are when it runs, dated with its partition day.
+each run snapshots the companies as they are when it runs, dated with its partition day. A day
+read in full is replaced whole; a day whose read stopped early keeps the companies stored before.
 """
 
 import re
@@ -15,15 +16,17 @@ import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, asset
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
-from gainsight_assets.gate import require_accounts
 from gainsight_assets.partitions import daily
+from gainsight_assets.resolve import AccountDirectory
 from gainsight_assets.settings import Settings
-from gainsight_assets.sync import SyncRun, quality_check_specs
+from gainsight_assets.sync import SyncRun, quality_check_specs, read_keys
 from resources.gainsight import GainsightResource
 from resources.gainsight.metadata import FieldInfo
-from resources.warehouse import TableRef, WarehouseResource
+from resources.warehouse import KeyedRows, TableRef, WarehouseResource
 
 KEY = gainsight_key("companies")
+TABLE = TableRef.from_asset_key(KEY)
+GRAIN = ("snapshot_date", "gsid")  # one row per Gainsight company and day
 # Fields the primary CRM owns; Gainsight's copies are kept only as gainsight_<field>.
 CRM_OWNED = frozenset(
     name.casefold()
@@ -70,7 +73,7 @@ def build_companies_asset(settings: Settings):
         # The API has no history: each day is its own snapshot run.
         backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
         metadata={"partition_expr": "snapshot_date"},
-        check_specs=quality_check_specs(KEY, "gsid"),
+        check_specs=quality_check_specs(KEY, GRAIN),
         description=(
             f"Daily snapshot of Gainsight `{cfg.object}` attributes for every company that matches"
             " a primary-CRM account (one row per matched account and day)."
@@ -81,8 +84,7 @@ def build_companies_asset(settings: Settings):
         context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
     ) -> Iterator:
         run = SyncRun(context, settings, gainsight, warehouse, cadence="daily")
-        gsid_column = settings.gsid_column(cfg.gsid_field_override)
-        accounts = require_accounts(warehouse, settings, gsid_column)
+        accounts = run.open_gate(cfg.gsid_field_override)
         description = gainsight.describe(cfg.object)
         gsid = description.require("Gsid", setting="company.object").field_name
         crm_id = description.require(cfg.crm_id_field, setting="company.crm_id_field").field_name
@@ -104,17 +106,21 @@ def build_companies_asset(settings: Settings):
 
         stream = gainsight.query_pages(cfg.object, [f.field_name for f in fields])
         fetched = run.collect(stream, shape)
-        from gainsight_assets.resolve import AccountDirectory
-
-        directory = AccountDirectory.build(accounts, fetched.select("gsid", "crm_id"))
-        matched, unmatched = directory.resolve(fetched, "gsid")
+        read = read_keys(fetched, ["gsid"])
+        run.use_directory(AccountDirectory.build(accounts, fetched.select("gsid", "crm_id")))
+        matched, unmatched = run.resolve(fetched, "gsid")
         run.write_unmatched(
-            [cfg.object],
             [
                 run.record_unmatched(
-                    cfg.object, unmatched, id_col="gsid", company_col="gsid", date_col=None
+                    cfg.object,
+                    unmatched,
+                    id_col="gsid",
+                    key_col="gsid",
+                    key_field=gsid,
+                    date_col=None,
                 )
             ],
+            read.select(pl.lit(cfg.object).alias("object"), pl.col("gsid").alias("record_id")),
         )
         crm = settings.primary_crm
         crm_columns = warehouse.columns(TableRef.parse(crm.accounts_table))
@@ -148,6 +154,12 @@ def build_companies_asset(settings: Settings):
         ]
         output = output.select(*leading, *sorted(c for c in output.columns if c not in leading))
         output = output.sort("account_id", "gsid")
-        yield from run.results(output, id_column="gsid")
+        # a snapshot read in full replaces the day; one cut short keeps what the day held
+        yield from run.results(
+            output if run.read_in_full else KeyedRows(output, read),
+            table=TABLE,
+            grain=GRAIN,
+            window_column="snapshot_date",
+        )
 
     return companies

@@ -6,12 +6,18 @@ come from the configured fields, the dimension from the dimension key, and each 
 field becomes its own column, all combined over the week with ``aggregate.function``. Without
 aggregation each row's ``GsCompanyId`` resolves the account and every numeric field (per describe)
 is a metric. Everything is vectorised Polars.
+
+The grain is one row per (``week_start``, ``account_id``, ``product``, ``metric``, ``dimension``): every raw row
+of an account is combined into it, however the row reached the account (its key an account id,
+or a company GSID, or two companies of one account). How rows were matched is kept as
+information (``match_methods``), never as part of the key. An aggregate is only right over every
+raw row of its week, so a run whose read stopped early writes nothing.
 """
 
 from collections.abc import Iterator
 
 import polars as pl
-from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
+from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue, asset
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
 from gainsight_assets.partitions import weekly, window_start
@@ -19,10 +25,12 @@ from gainsight_assets.settings import Aggregate, Settings
 from gainsight_assets.sync import SyncRun, quality_check_specs, require_fields
 from resources.gainsight import GainsightResource, window_where
 from resources.gainsight.metadata import DATE_TYPES, NUMBER_TYPES
-from resources.warehouse import WarehouseResource
+from resources.warehouse import TableRef, WarehouseResource
 
 KEY = gainsight_key("product_usage")
-GROUP_COLUMNS = ("week_start", "account_id", "match_method", "product", "metric", "dimension")
+TABLE = TableRef.from_asset_key(KEY)
+GROUP_COLUMNS = ("week_start", "account_id", "product", "metric", "dimension")
+GRAIN = GROUP_COLUMNS
 
 
 def value_column(name: str) -> str:
@@ -56,6 +64,11 @@ def _aggregate(frame: pl.LazyFrame, value_columns: list[str], function: str) -> 
     schema = frame.collect_schema()
     keys = [c for c in GROUP_COLUMNS if c in schema]
     text = [c for c in keys if schema[c] == pl.String]
+    methods = (
+        [pl.col("match_method").unique().sort().str.join(",").alias("match_methods")]
+        if "match_method" in schema
+        else []
+    )
     return (
         frame.with_columns(pl.col(text).cast(pl.Categorical))
         .group_by(keys)
@@ -63,6 +76,7 @@ def _aggregate(frame: pl.LazyFrame, value_columns: list[str], function: str) -> 
             combine(pl.col("value"), function),
             *(combine(pl.col(c), function) for c in value_columns),
             pl.len().alias("source_rows"),
+            *methods,
         )
         .with_columns(pl.col(text).cast(pl.String))
         .sort(keys, nulls_last=True)
@@ -87,12 +101,7 @@ def weekly_usage(
         )
         .with_columns(
             pl.concat_str(
-                [
-                    pl.col(c).cast(pl.String).fill_null("")
-                    for c in GROUP_COLUMNS
-                    if c != "match_method"
-                ],
-                separator="|",
+                [pl.col(c).cast(pl.String).fill_null("") for c in GROUP_COLUMNS], separator="|"
             ).alias("usage_key")
         )
         .collect()
@@ -108,7 +117,7 @@ def build_product_usage_asset(settings: Settings):
         partitions_def=weekly(settings.start_date),
         backfill_policy=BackfillPolicy.single_run(),
         metadata={"partition_expr": "week_start"},
-        check_specs=quality_check_specs(KEY, "usage_key"),
+        check_specs=quality_check_specs(KEY, GRAIN),
         description=(
             f"Gainsight `{cfg.object}` usage per primary-CRM account, product, metric, dimension"
             f" and week (Monday 00:00 UTC), combined with `{agg.function}`."
@@ -203,19 +212,27 @@ def build_product_usage_asset(settings: Settings):
                 .filter(pl.col("value").is_not_null())
             )
 
-        fetched = run.collect(stream, shape)
+        fetched = run.collect(stream, shape, date_col="usage_date")
+        if not run.read_in_full:
+            raise Failure(
+                description=f"{cfg.object} was not read in full ({run.unread[cfg.object]}), so"
+                " the weekly aggregates would be partial: nothing was written and the stored"
+                f" weeks are unchanged. Re-run {', '.join(run.partition_keys)}.",
+                allow_retries=False,
+            )
         matched, unmatched = run.resolve_key(fetched, "usage_key")
         run.write_unmatched(
-            [cfg.object],
             [
                 run.record_unmatched(
                     cfg.object,
                     unmatched.unique("record_id", maintain_order=True),
                     id_col="record_id",
-                    company_col="usage_key",
+                    key_col="usage_key",
+                    key_field=key_field,
                     date_col="usage_date",
                 )
             ],
+            fetched.select(pl.lit(cfg.object).alias("object"), pl.col("record_id")).unique(),
         )
         # a flat usage row counts once in the match rate, however many metrics it carries
         run.unmatched_counts = dict(
@@ -226,7 +243,9 @@ def build_product_usage_asset(settings: Settings):
         )
         yield from run.results(
             output,
-            id_column="usage_key",
+            table=TABLE,
+            grain=GRAIN,
+            window_column="week_start",
             matched_records=matched["record_id"].n_unique(),
             extra_metadata={
                 "metrics": MetadataValue.json(

@@ -2,8 +2,11 @@
 
 Single mode reads one object (typically ``survey_response``); multiple mode one object per row of
 ``surveys.objects``, each with its own field names. Output fields are auto-detected from describe
-(``gainsight_assets.survey_fields``) unless ``field_mappings`` names them. ``response_limit`` caps
-the records read per object per run; when it bites, the run says so in metadata and in a WARN check.
+(``gainsight_assets.survey_fields``) unless ``field_mappings`` names them.
+
+``response_limit`` caps the records read per object per run, newest first. A run it cuts short
+stores the responses it read and keeps every response stored before; the days it could not
+read to their end are listed in ``incomplete_partitions`` and in the ``read_in_full`` check.
 """
 
 import re
@@ -11,15 +14,7 @@ from collections.abc import Iterator
 from functools import partial
 
 import polars as pl
-from dagster import (
-    AssetCheckResult,
-    AssetCheckSeverity,
-    AssetCheckSpec,
-    AssetExecutionContext,
-    BackfillPolicy,
-    MetadataValue,
-    asset,
-)
+from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
 from gainsight_assets.partitions import daily
@@ -30,12 +25,15 @@ from gainsight_assets.settings import (
     SurveyObject,
 )
 from gainsight_assets.survey_fields import REQUIRED, detect_fields
-from gainsight_assets.sync import SyncRun, quality_check_specs
+from gainsight_assets.sync import SyncRun, quality_check_specs, read_keys
 from resources.gainsight import GainsightResource, and_where, window_where
 from resources.gainsight.metadata import ObjectDescription
-from resources.warehouse import TableRef, WarehouseResource
+from resources.warehouse import KeyedRows, TableRef, WarehouseResource
 
 KEY = gainsight_key("survey_responses")
+TABLE = TableRef.from_asset_key(KEY)
+RECORD_KEY = ("source_object", "response_id")
+GRAIN = ("source_object", "response_id", "modified_at")  # one row per version of a response
 CUSTOM_FIELDS_TABLE = TableRef("gainsight", "custom_fields")
 OUTPUT_COLUMNS = (
     "response_id",
@@ -115,11 +113,6 @@ def survey_mapping(description: ObjectDescription, row: SurveyObject) -> dict[st
 
 def build_survey_asset(settings: Settings):
     cfg = settings.surveys
-    truncation_check = AssetCheckSpec(
-        name="response_limit_not_reached",
-        asset=KEY,
-        description="Warns when surveys.response_limit cut a run short (responses were left out).",
-    )
 
     @asset(
         key=KEY,
@@ -129,7 +122,7 @@ def build_survey_asset(settings: Settings):
             "partition_expr": "modified_at",
             "latest_by": {"key": ["source_object", "response_id"], "order": "modified_at"},
         },
-        check_specs=[*quality_check_specs(KEY, "response_id"), truncation_check],
+        check_specs=quality_check_specs(KEY, GRAIN),
         description=(
             "Survey responses (" + ", ".join(o.object for o in cfg.objects) + ") modified each"
             " UTC day, resolved to primary-CRM accounts. Keeps every version; read"
@@ -143,7 +136,7 @@ def build_survey_asset(settings: Settings):
         run = SyncRun(context, settings, gainsight, warehouse, cadence="daily")
         run.open_gate(cfg.gsid_field_override)
         start, end = run.window
-        matched_parts, unmatched_parts, custom_rows = [], [], []
+        matched_parts, unmatched_parts, read_parts, custom_rows = [], [], [], []
         for row in cfg.objects:
             description = gainsight.describe(row.object)
             mapping = survey_mapping(description, row)
@@ -170,7 +163,10 @@ def build_survey_asset(settings: Settings):
                     date_name=date_field.field_name,
                     custom=[f.field_name for f in custom],
                 ),
+                date_col="modified_at",
+                descending=True,
             )
+            read_parts.append(read_keys(fetched, RECORD_KEY))
             matched, unmatched = run.resolve(fetched, "gs_company_id")
             matched_parts.append(matched)
             unmatched_parts.append(
@@ -178,7 +174,8 @@ def build_survey_asset(settings: Settings):
                     row.object,
                     unmatched,
                     id_col="response_id",
-                    company_col="gs_company_id",
+                    key_col="gs_company_id",
+                    key_field=mapping["gs_company_id"] or "GsCompanyId",
                     date_col="modified_at",
                 )
             )
@@ -192,7 +189,13 @@ def build_survey_asset(settings: Settings):
                 }
                 for f in custom
             ]
-        run.write_unmatched([o.object for o in cfg.objects], unmatched_parts)
+        read = pl.concat(read_parts)
+        run.write_unmatched(
+            unmatched_parts,
+            read.select(
+                pl.col("source_object").alias("object"), pl.col("response_id").alias("record_id")
+            ),
+        )
         if cfg.register_custom_fields:
             _register_custom_fields(warehouse, cfg.objects, custom_rows)
         output = pl.concat(matched_parts, how="diagonal_relaxed")
@@ -202,14 +205,17 @@ def build_survey_asset(settings: Settings):
         )
         if run.truncated:
             context.log.warning(
-                "surveys.response_limit (%d) reached for %s: older responses in this window were"
-                " not read. Raise the limit or backfill smaller windows.",
+                "surveys.response_limit (%d) reached for %s: older responses of %s were not read;"
+                " their stored rows were kept. Raise the limit or re-run smaller ranges.",
                 cfg.response_limit,
                 ", ".join(run.truncated),
+                ", ".join(sorted(run.incomplete_partitions)),
             )
         yield from run.results(
-            output,
-            id_column="response_id",
+            KeyedRows(output, read),
+            table=TABLE,
+            grain=GRAIN,
+            window_column="modified_at",
             extra_metadata={
                 "response_limit": cfg.response_limit,
                 "survey_types": MetadataValue.json(
@@ -217,17 +223,6 @@ def build_survey_asset(settings: Settings):
                 ),
                 "custom_fields_registered": len(custom_rows),
             },
-        )
-        yield AssetCheckResult(
-            check_name="response_limit_not_reached",
-            passed=not run.truncated,
-            severity=AssetCheckSeverity.WARN,
-            description=(
-                f"response_limit {cfg.response_limit} reached for {', '.join(run.truncated)}"
-                if run.truncated
-                else "every response in the window was read"
-            ),
-            metadata={"truncated_objects": MetadataValue.json(run.truncated)},
         )
 
     return survey_responses

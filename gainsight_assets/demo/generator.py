@@ -36,7 +36,10 @@ SYSTEM_FIELDS = frozenset({"Gsid", "CreatedDate", "ModifiedDate", "LastModifiedD
 # Share of companies per CRM match kind, in tenths: 8 matched by id, 1 GSID-only, 1 unmatched.
 MATCHED_TENTHS = 8
 ORPHAN_ACTIVITY_RATE = 0.03
-NULL_ACCOUNT_ID_RATE = 0.10
+# Share of usage rows keyed by their company's GSID instead of its Salesforce id (mixed keys,
+# as tenants that backfilled usage from Gainsight have): both resolve to the same account. The
+# usage of companies that only the CRM's GSID column links is always keyed by GSID.
+GSID_KEYED_USAGE_RATE = 0.10
 
 
 # -- object and field specs --------------------------------------------------------------------
@@ -914,8 +917,11 @@ def _usage(ctx: _Context, company_base: pl.DataFrame, per_company: int) -> pl.Da
     frame = _children(company_base.height * per_company, company_base.height).with_columns(
         gsid_expr(rand, USAGE.key_prefix, pl.col("i"), "usage").alias("Gsid"),
         _of_company(company_base, "Gsid").alias("GsCompanyId"),
-        pl.when(rand.chance("use:no_account", NULL_ACCOUNT_ID_RATE))
-        .then(None)
+        pl.when(
+            rand.chance("use:gsid_key", GSID_KEYED_USAGE_RATE)
+            | (_of_company(company_base, "tenth") == MATCHED_TENTHS)
+        )
+        .then(_of_company(company_base, "Gsid"))
         .otherwise(_of_company(company_base, "SfdcAccountId"))
         .alias("AccountId"),
         usage_day.alias("UsageDate"),

@@ -101,7 +101,10 @@ class PageStream:
 
     Offset paging at ``page_size`` in a stable order; stops on a short or empty page; drops
     records already seen on an earlier page (offset paging is not snapshot-stable); stops at
-    ``max_records`` and then says whether more existed (``truncated``).
+    ``max_records`` and then says whether more existed (``truncated``). A full page that brings
+    no record not seen before (a server that ignores ``offset``) stops paging too (``stalled``).
+    ``complete`` says whether the query was read in full: only then may a caller treat what it
+    did not receive as absent.
 
     While the caller works on a full page, the next one is already being fetched and parsed on
     the client's fetch thread (one call ahead, never more: reading every page makes exactly the
@@ -122,6 +125,7 @@ class PageStream:
     records: int = 0
     duplicates: int = 0
     truncated: bool = False
+    stalled: bool = False
     # ids of earlier pages: their hashes, and the exact ids once a hash is seen twice
     _seen_hashes: set[int] = field(default_factory=set)
     _seen_ids: list[pl.Series] = field(default_factory=list)
@@ -154,7 +158,9 @@ class PageStream:
                     page = page.head(remaining)
                 frame = self._dedupe(page)
                 kept += frame.height
-                if not self.truncated and served == limit:
+                if served >= limit and served and not frame.height:
+                    self.stalled = True  # the same records again: more paging reads nothing new
+                elif not self.truncated and served >= limit:
                     limit, pending = ask(fetched, kept)  # fetched while the caller works
                 if frame.height:
                     self.pages += 1
@@ -166,6 +172,11 @@ class PageStream:
             if pending is not None and not pending.cancel():
                 _settle(pending)  # the caller stopped early: let the call in flight end
             self._seen_hashes, self._seen_ids, self._seen = set(), [], None  # paging is over
+
+    @property
+    def complete(self) -> bool:
+        """Was the query read to its end (not cut by ``max_records``, paging not stalled)?"""
+        return not (self.truncated or self.stalled)
 
     def _body(self, limit: int, offset: int) -> dict[str, Any]:
         body: dict[str, Any] = {"select": self.select}

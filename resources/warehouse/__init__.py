@@ -27,9 +27,11 @@ from resources.warehouse.url import (
     parse_warehouse_url,
     redact_url,
 )
+from resources.warehouse.writes import KeyedRows
 
 __all__ = [
     "IdentifierError",
+    "KeyedRows",
     "LatestSpec",
     "SchemaEvolutionError",
     "SliceMismatchError",

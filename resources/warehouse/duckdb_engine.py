@@ -134,6 +134,15 @@ class DuckDBEngine(WarehouseEngine):
         finally:
             self.conn.unregister(view)
 
+    @contextmanager
+    def _staged(self, frame: pl.DataFrame) -> Iterator[str]:
+        view = f"__warehouse_keys_{uuid.uuid4().hex}"
+        self.conn.register(view, frame.to_arrow())
+        try:
+            yield quote_ident(view)
+        finally:
+            self.conn.unregister(view)
+
     def _select(
         self,
         table: TableRef,

@@ -15,6 +15,10 @@ Guarantees of :meth:`WarehouseEngine.replace` (the only write):
   the whole table is replaced. The frame must lie inside its slice (see
   :mod:`resources.warehouse.frames`), so re-running a slice never duplicates rows. On Postgres,
   writers of one table take turns through a transaction-scoped advisory lock.
+- **Keyed replace** (``only_keys``): when a run did not read a whole slice, or must not drop the
+  slice's other rows, only the stored rows of the slice whose key (the columns of ``only_keys``)
+  is listed in ``only_keys`` or carried by a row of ``frame`` are deleted. Every other stored row
+  stays, and the slice still holds each key at most once more than before it held it.
 - **Columns** evolve without loss (:mod:`resources.warehouse.evolution`); a ``<table>_latest``
   view made by :meth:`ensure_latest_view` is recreated in the same transaction when they change.
 - **Identifiers** are always quoted and values always bound as parameters (``$1``, ``$2``...);
@@ -115,6 +119,10 @@ class WarehouseEngine(ABC):
 
     @abstractmethod
     def _bulk_insert(self, table: TableRef, frame: pl.DataFrame) -> None: ...
+
+    @abstractmethod
+    def _staged(self, frame: pl.DataFrame) -> AbstractContextManager[str]:
+        """Inside a transaction: ``frame`` (text columns) as a relation SQL can name."""
 
     @abstractmethod
     def _select(
@@ -221,6 +229,30 @@ class WarehouseEngine(ABC):
         rows = self._fetchall(f"SELECT count(*) FROM {self._name(table)}{where}", params)
         return int(rows[0][0])
 
+    def duplicates(
+        self, table: TableRef, grain: Sequence[str], *, window: Window | None = None
+    ) -> tuple[int, list[dict[str, object]]]:
+        """How many ``grain`` values occur more than once in the slice, and up to five of them.
+
+        A missing table has none. NULLs count as values: two rows that agree on every grain
+        column, NULLs included, are a duplicate.
+        """
+        if not self.table_exists(table):
+            return 0, []
+        self._check_columns(table, self._columns_of(table), [*grain, *_slice_columns(window, {})])
+        params: list[object] = []
+        where = self._where(window, {}, param_binder(params))
+        columns = ", ".join(quote_ident(c) for c in grain)
+        grouped = (
+            f"SELECT {columns}, count(*) AS n FROM {self._name(table)}{where}"
+            f" GROUP BY {columns} HAVING count(*) > 1"
+        )
+        total = self._fetchall(f"SELECT count(*) FROM ({grouped}) AS d", params)[0][0]
+        sample = self._fetchall(f"{grouped} ORDER BY {columns} LIMIT 5", params)
+        return int(total), [
+            {**dict(zip(grain, row[:-1], strict=True)), "rows": int(row[-1])} for row in sample
+        ]
+
     # ----------------------------------------------------------------- the write
     def replace(
         self,
@@ -229,12 +261,18 @@ class WarehouseEngine(ABC):
         *,
         window: Window | None = None,
         equals: Mapping[str, object] | None = None,
+        only_keys: pl.DataFrame | None = None,
         _after_delete: Callable[[], None] | None = None,
     ) -> int:
-        """Replace the slice of ``table`` with ``frame`` in one transaction; rows written."""
+        """Replace the slice of ``table`` with ``frame`` in one transaction; rows written.
+
+        With ``only_keys``, only the slice's rows whose key is in ``only_keys`` or in ``frame``
+        are replaced (see the module docstring); the others stay as they are.
+        """
         equals = dict(equals or {})
         for name in equals:
             check_column_name(name)
+        keys = None if only_keys is None else _key_set(only_keys, frame, table)
         prepared = prepare_frame(frame, table, equals=equals)
         check_slice(prepared, table, window=window, equals=equals)
         self._check_text(prepared.frame, table)
@@ -256,14 +294,37 @@ class WarehouseEngine(ABC):
                 if plan.changes_columns:
                     self._evolve(table, plan)
                     existing = self._columns_of(table)
-                params: list[object] = []
-                where = self._where(window, equals, param_binder(params))
-                self._execute(f"DELETE FROM {self._name(table)}{where}", params)
+                self._delete(table, window, equals, keys)
             if _after_delete is not None:
                 _after_delete()
             if prepared.frame.height:
                 self._bulk_insert(table, _insert_frame(prepared, existing))
         return prepared.frame.height
+
+    def _delete(
+        self,
+        table: TableRef,
+        window: Window | None,
+        equals: Mapping[str, object],
+        keys: pl.DataFrame | None,
+    ) -> None:
+        """Delete the slice, or only its rows whose key is one of ``keys``."""
+        params: list[object] = []
+        where = self._where(window, equals, param_binder(params))
+        if keys is None:
+            self._execute(f"DELETE FROM {self._name(table)}{where}", params)
+            return
+        if not keys.height:
+            return
+        self._check_columns(table, self._columns_of(table), keys.columns)
+        name = self._name(table)
+        with self._staged(keys) as staged:
+            match = " AND ".join(
+                f"k.{quote_ident(c)} = CAST({name}.{quote_ident(c)} AS TEXT)" for c in keys.columns
+            )
+            exists = f"EXISTS (SELECT 1 FROM {staged} AS k WHERE {match})"
+            where = f"{where} AND {exists}" if where else f" WHERE {exists}"
+            self._execute(f"DELETE FROM {name}{where}", params)
 
     def _create_table(self, table: TableRef, types: Mapping[str, str]) -> None:
         columns = ", ".join(
@@ -415,6 +476,23 @@ def param_binder(params: list[object]) -> Bind:
 
 def _slice_columns(window: Window | None, equals: Mapping[str, object] | None) -> list[str]:
     return ([window.column] if window is not None else []) + list(equals or {})
+
+
+def _key_set(only_keys: pl.DataFrame, frame: pl.DataFrame, table: TableRef) -> pl.DataFrame:
+    """The keys whose stored rows a keyed replace deletes: the listed ones and the frame's own."""
+    columns = only_keys.columns
+    if not columns:
+        raise ValueError(f"Writing {table}: only_keys must have at least one key column.")
+    missing = [c for c in columns if c not in frame.columns]
+    if missing and frame.width:
+        raise ValueError(f"Writing {table}: the frame lacks the key column(s) {missing}.")
+    for name in columns:
+        check_column_name(name)
+    parts = [only_keys, frame.select(columns)] if frame.width else [only_keys]
+    text = pl.concat([p.select(pl.col(columns).cast(pl.String).str.strip_chars()) for p in parts])
+    # a blank key is a missing key: it names no stored row
+    present = pl.all_horizontal(pl.col(columns).is_not_null() & (pl.col(columns) != ""))
+    return text.filter(present).unique()
 
 
 def _insert_frame(prepared: PreparedFrame, existing: Mapping[str, str]) -> pl.DataFrame:

@@ -11,6 +11,9 @@ Writing (``handle_output``), always one :meth:`WarehouseEngine.replace` transact
   or the whole range of a single-run backfill) on the column named by the definition metadata
   ``partition_expr`` (required; a Datetime or Date column of the frame). Other partition kinds
   (static, multi-dimensional) are refused rather than guessed;
+- a :class:`~resources.warehouse.writes.KeyedRows` output replaces, within that window, only the
+  stored rows whose key the run read (its ``read_keys``, or a key of its rows): every other
+  stored row stays;
 - definition metadata ``latest_by={"key": [...], "order": "<col>"}`` refreshes the view
   ``<schema>.<table>_latest`` (latest row per key) on the same engine connection right after;
 - output metadata: ``dagster/row_count`` (rows written), ``dagster/table_name``, ``table``,
@@ -49,17 +52,21 @@ from resources.warehouse.resource import WarehouseConnection
 from resources.warehouse.url import (
     WarehouseTarget,
 )
+from resources.warehouse.writes import KeyedRows
 
 
 class WarehouseIOManager(ConfigurableIOManager, WarehouseConnection):
     """Stores Polars DataFrames as warehouse tables, one table per asset."""
 
     def handle_output(
-        self, context: OutputContext, obj: pl.DataFrame | pl.LazyFrame | None
+        self, context: OutputContext, obj: pl.DataFrame | pl.LazyFrame | KeyedRows | None
     ) -> None:
         if obj is None:
             return
         key = _asset_key(context)
+        only_keys = None
+        if isinstance(obj, KeyedRows):
+            obj, only_keys = obj.rows, obj.read_keys
         if isinstance(obj, pl.LazyFrame):
             obj = obj.collect()
         if not isinstance(obj, pl.DataFrame):
@@ -73,7 +80,7 @@ class WarehouseIOManager(ConfigurableIOManager, WarehouseConnection):
         latest = latest_spec(metadata.get("latest_by"), key)
         target = self.target
         with open_engine(target) as engine:
-            rows = engine.replace(table, obj, window=window)
+            rows = engine.replace(table, obj, window=window, only_keys=only_keys)
             if latest is not None:
                 engine.ensure_latest_view(table, latest.key, latest.order)
             columns = engine.columns(table)

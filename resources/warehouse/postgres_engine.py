@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import io
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -179,6 +180,19 @@ class PostgresEngine(WarehouseEngine):
         with self.conn.cursor() as cursor, cursor.copy(statement) as copy:
             for chunk in frame.iter_slices(n_rows=COPY_CHUNK_ROWS):
                 copy.write(_csv(chunk))
+
+    @contextmanager
+    def _staged(self, frame: pl.DataFrame) -> Iterator[str]:
+        name = quote_ident(f"__warehouse_keys_{uuid.uuid4().hex}")
+        columns = ", ".join(f"{quote_ident(c)} TEXT" for c in frame.columns)
+        self._execute(f"CREATE TEMPORARY TABLE {name} ({columns}) ON COMMIT DROP")
+        with (
+            self.conn.cursor() as cursor,
+            cursor.copy(f"COPY {name} FROM STDIN (FORMAT csv)") as copy,
+        ):
+            for chunk in frame.iter_slices(n_rows=COPY_CHUNK_ROWS):
+                copy.write(_csv(chunk))
+        yield name
 
     def _select(
         self,

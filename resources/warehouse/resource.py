@@ -67,9 +67,12 @@ class WarehouseResource(ConfigurableResource, WarehouseConnection):
         *,
         window: Window | None = None,
         equals: Mapping[str, object] | None = None,
+        only_keys: pl.DataFrame | None = None,
     ) -> int:
         with self.engine() as engine:
-            return engine.replace(as_table(table), frame, window=window, equals=equals)
+            return engine.replace(
+                as_table(table), frame, window=window, equals=equals, only_keys=only_keys
+            )
 
     def read(
         self,
@@ -99,6 +102,12 @@ class WarehouseResource(ConfigurableResource, WarehouseConnection):
     ) -> int:
         with self.engine() as engine:
             return engine.count(as_table(table), window=window, equals=equals)
+
+    def duplicates(
+        self, table: TableLike, grain: Sequence[str], *, window: Window | None = None
+    ) -> tuple[int, list[dict[str, object]]]:
+        with self.engine() as engine:
+            return engine.duplicates(as_table(table), grain, window=window)
 
     def ensure_latest_view(
         self, table: TableLike, key_columns: Sequence[str], order_column: str

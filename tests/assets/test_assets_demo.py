@@ -133,7 +133,7 @@ def test_surveys_in_multiple_mode_with_mappings_and_custom_fields(
     assert {"object", "field", "column", "data_type", "label"} <= set(custom.columns)
     assert set(custom["object"]) <= {"nps_survey_response", "csat_survey_response"}
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
-    assert checks["unique_response_id"] and checks["response_limit_not_reached"]
+    assert checks["unique_grain"] and checks["read_in_full"]
 
 
 def test_single_mode_auto_detects_the_standard_schema(env, duckdb_url: str) -> None:
@@ -146,29 +146,83 @@ def test_single_mode_auto_detects_the_standard_schema(env, duckdb_url: str) -> N
         assert table[column].null_count() < table.height, column
 
 
-def test_response_limit_truncation_is_never_silent(env, duckdb_url: str) -> None:
+def test_a_response_limit_never_removes_stored_responses(env, duckdb_url: str) -> None:
+    """Sync the range in full, then again with a limit that cuts it: every stored response is
+    still there, and the run says which days it could not read to their end."""
+    days = range_tags("2025-02-20", "2025-03-11")
+    assert run_object(Settings(), "surveys", env, tags=days).success
+    stored = read(duckdb_url, "gainsight.survey_responses")
+    assert stored.height > 20
+
+    limited = parse_settings({"surveys": {"response_limit": 5}})
+    result = run_object(limited, "surveys", env, tags=days)
+    assert result.success  # a WARN check does not fail the run
+    after = read(duckdb_url, "gainsight.survey_responses")
+    assert set(stored["response_id"]) <= set(after["response_id"])
+    assert after.height == stored.height  # the 5 re-read responses replaced their own rows
+    latest = read(duckdb_url, "gainsight.survey_responses_latest")
+    assert set(latest["response_id"]) == set(stored["response_id"])
+
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert not checks["read_in_full"].passed
+    meta = metadata(result)
+    assert meta["truncated"] == {"survey_response": 5}
+    assert meta["read_in_full"] is False
+    incomplete = meta["incomplete_partitions"]
+    # newest first: the cut lands in the last days, every day up to it may miss responses
+    assert incomplete and incomplete[0] == "2025-02-20"
+    assert incomplete == sorted(incomplete)
+    assert set(incomplete) <= {
+        f"2025-{d}"
+        for d in [*(f"02-{x}" for x in range(20, 29)), *(f"03-{x:02}" for x in range(1, 12))]
+    }
+
+    # a limit that covers everything completes the range again
+    result = run_object(Settings(), "surveys", env, tags=days)
+    checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
+    assert checks["read_in_full"].passed and metadata(result)["incomplete_partitions"] == []
+
+
+def test_a_first_sync_cut_by_the_limit_stores_what_it_read(env, duckdb_url: str) -> None:
     settings = parse_settings({"surveys": {"response_limit": 5}})
     result = run_object(settings, "surveys", env, tags=range_tags("2025-02-20", "2025-03-11"))
-    assert result.success  # a WARN check does not fail the run
+    assert result.success
     assert read(duckdb_url, "gainsight.survey_responses").height <= 5
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
-    assert not checks["response_limit_not_reached"].passed
-    assert metadata(result)["truncated"] == {"survey_response": 5}
+    assert not checks["read_in_full"].passed
 
 
 # -- product usage ------------------------------------------------------------------------------
 
 
 def hand_aggregate(dataset, week_start: datetime) -> dict[tuple, tuple[float, float, int]]:
-    """The expected weekly sums, computed row by row in plain Python."""
+    """The expected weekly sums, computed row by row in plain Python: a key is an account id,
+    or a company GSID whose company names an account, or the GSID an account carries."""
     accounts = set(dataset.crm_accounts["id"].drop_nulls())
+    by_crm_id = {
+        gsid: crm
+        for gsid, crm in dataset.objects["Company"].select("Gsid", "SfdcAccountId").iter_rows()
+        if crm in accounts
+    }
+    by_gsid_column = {
+        gsid: account
+        for account, gsid in dataset.crm_accounts.select("id", "gainsight_gsid_c").iter_rows()
+        if gsid and account
+    }
+
+    def account_of(key: str | None) -> str | None:
+        if key in accounts:
+            return key
+        return by_crm_id.get(key) or by_gsid_column.get(key)
+
     start_ms = int(week_start.timestamp() * 1000)
     end_ms = int((week_start + timedelta(days=7)).timestamp() * 1000)
     sums: dict[tuple, list] = defaultdict(lambda: [0.0, 0.0, 0])
     for row in dataset.objects["product_usage__gc"].iter_rows(named=True):
-        if not start_ms <= row["UsageDate"] < end_ms or row["AccountId"] not in accounts:
+        account = account_of(row["AccountId"])
+        if not start_ms <= row["UsageDate"] < end_ms or account is None:
             continue
-        acc = sums[(row["AccountId"], row["MetricName"], row["Feature"])]
+        acc = sums[(account, row["MetricName"], row["Feature"])]
         acc[0] += row["MetricValue"] or 0.0
         acc[1] += row["Seats__gc"] or 0.0
         acc[2] += 1

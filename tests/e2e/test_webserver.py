@@ -187,7 +187,7 @@ def test_the_ui_lists_schedules_sensors_and_the_gate_check(webserver) -> None:
         for node in repo["assetNodes"]
     }
     assert checks[("primary_crm", "accounts")] == {"primary_crm_accounts_present": True}
-    assert {"unique_gsid", "match_rate", "freshness_check"} <= set(
+    assert {"unique_grain", "match_rate", "read_in_full", "freshness_check"} <= set(
         checks[("gainsight", "companies")]
     )
 

@@ -419,6 +419,31 @@ def test_max_records_not_reached_is_not_truncated(clock: FakeClock) -> None:
     frame, stream = collect(make_client(clock), max_records=10)
     assert frame.height == 4
     assert not stream.truncated
+    assert stream.complete
+
+
+@respx.mock
+def test_a_server_that_ignores_offset_stops_paging_and_is_not_complete(clock: FakeClock) -> None:
+    route = respx.post(QUERY).mock(return_value=ok(rows(0, 3)))  # the same full page forever
+    frame, stream = collect(make_client(clock))
+    assert frame.height == 3
+    assert route.call_count == 2
+    assert stream.stalled and not stream.complete
+
+
+@respx.mock
+def test_a_page_larger_than_asked_does_not_end_paging(clock: FakeClock) -> None:
+    respx.post(QUERY).mock(side_effect=[ok(rows(0, 4)), ok(rows(4, 6))])  # page_size is 3
+    frame, stream = collect(make_client(clock))
+    assert frame.height == 6
+    assert stream.complete
+
+
+@respx.mock
+def test_a_truncated_stream_is_not_complete(clock: FakeClock) -> None:
+    respx.post(QUERY).mock(side_effect=[ok(rows(0, 3)), ok(rows(3, 5))])
+    _, stream = collect(make_client(clock), max_records=4)
+    assert not stream.complete
 
 
 @respx.mock

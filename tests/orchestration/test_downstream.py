@@ -72,6 +72,11 @@ def test_one_row_per_usage_key_of_the_week(synced) -> None:
         {tuple(r[k] for k in key) for r in usage}
     )
     assert {r["week_start"] for r in out} == {WEEK}
+    # as many rows as usage keys: one per grain, and the usage table too has one per grain
+    assert len(out) == len({tuple(r[k] for k in key) for r in usage}) == len(usage)
+    _, result = synced
+    [check] = result.get_asset_check_evaluations()
+    assert check.check_name == "unique_grain" and check.passed
 
 
 def test_value_previous_value_and_week_over_week_change(synced) -> None:

@@ -63,13 +63,13 @@ def test_resolve_key_accepts_account_ids_and_gsids() -> None:
     assert sorted(unmatched["reason"].to_list()) == ["missing_company_id", "unknown_company"]
 
 
-def test_duplicate_gsids_in_the_accounts_table_do_not_duplicate_records() -> None:
+def test_two_accounts_sharing_a_gsid_are_ambiguous_not_guessed() -> None:
     accounts = pl.DataFrame({"account_id": ["001X", "001Y"], "gsid": ["GS_Z", "GS_Z"]})
     companies = pl.DataFrame(
         {"gsid": ["GS_Z"], "crm_id": [None]}, schema_overrides={"crm_id": pl.String}
     )
-    matched, _ = AccountDirectory.build(accounts, companies).resolve(
+    matched, unmatched = AccountDirectory.build(accounts, companies).resolve(
         pl.DataFrame({"company": ["GS_Z"]}), "company"
     )
-    assert matched.height == 1
-    assert matched["account_id"].item() == "001X"
+    assert matched.height == 0
+    assert unmatched["reason"].to_list() == ["ambiguous_account"]

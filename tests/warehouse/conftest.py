@@ -1,7 +1,7 @@
 """Fixtures: every warehouse test runs on a DuckDB file in tmp_path and on the real Postgres.
 
-Postgres comes from ``TEST_POSTGRES_URL`` (default: trust auth on 127.0.0.1). Each test gets its
-own schema names (``wh_<random>``), dropped afterwards with their latest-view registrations, so
+Postgres is the session's (the ``postgres_url`` fixture of tests/conftest.py; the ``postgres``
+variant of each test carries the ``postgres`` marker). Each test gets its own schema names (``wh_<random>``), dropped afterwards with their latest-view registrations, so
 tests can run repeatedly and side by side.
 """
 
@@ -12,19 +12,21 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from warehouse_helpers import ENGINES, drop_schemas, warehouse_url
+from warehouse_helpers import drop_schemas
 
 from resources.warehouse import WarehouseTarget, parse_warehouse_url
 
 
-@pytest.fixture(params=ENGINES)
+@pytest.fixture(params=["duckdb", pytest.param("postgres", marks=pytest.mark.postgres)])
 def kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
 @pytest.fixture
-def url(kind: str, tmp_path: Path) -> str:
-    return warehouse_url(kind, tmp_path)
+def url(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if kind == "postgres":
+        return str(request.getfixturevalue("postgres_url"))
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
 
 
 @pytest.fixture

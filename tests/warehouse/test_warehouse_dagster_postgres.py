@@ -22,7 +22,7 @@ from dagster import (
     materialize,
 )
 from psycopg.conninfo import conninfo_to_dict
-from warehouse_helpers import PG_URL, drop_schemas
+from warehouse_helpers import drop_schemas
 
 from resources.warehouse import TableRef, WarehouseIOManager, WarehouseResource, parse_warehouse_url
 
@@ -31,10 +31,10 @@ DEPLOY_CONFIG = HERE.parents[1] / "deploy" / "dagster.postgres.yaml"
 
 
 @pytest.fixture(scope="module")
-def dagster_db() -> Iterator[dict[str, str]]:
+def dagster_db(postgres_url: str) -> Iterator[dict[str, str]]:
     name = f"dagster_test_{uuid.uuid4().hex[:12]}"
-    info = conninfo_to_dict(PG_URL)
-    with psycopg.connect(PG_URL, autocommit=True) as admin:
+    info = conninfo_to_dict(postgres_url)
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
     try:
         yield {
@@ -45,7 +45,7 @@ def dagster_db() -> Iterator[dict[str, str]]:
             "db": name,
         }
     finally:
-        with psycopg.connect(PG_URL, autocommit=True) as admin:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -74,7 +74,9 @@ def _count(db: dict[str, str], sql: str, params: list[object]) -> int:
     return int(row[0])
 
 
-def test_run_and_events_are_stored_in_postgres(dagster_db: dict[str, str], tmp_path: Path) -> None:
+def test_run_and_events_are_stored_in_postgres(
+    dagster_db: dict[str, str], postgres_url: str, tmp_path: Path
+) -> None:
     _write_instance_yaml(tmp_path, dagster_db)
     schema = f"wh_{uuid.uuid4().hex[:12]}"
 
@@ -87,7 +89,9 @@ def test_run_and_events_are_stored_in_postgres(dagster_db: dict[str, str], tmp_p
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
         assert type(instance.event_log_storage).__name__ == "PostgresEventLogStorage"
         result = materialize(
-            [accounts], instance=instance, resources={"io_manager": WarehouseIOManager(url=PG_URL)}
+            [accounts],
+            instance=instance,
+            resources={"io_manager": WarehouseIOManager(url=postgres_url)},
         )
         assert result.success
         run = instance.get_run_by_id(result.run_id)
@@ -104,18 +108,18 @@ def test_run_and_events_are_stored_in_postgres(dagster_db: dict[str, str], tmp_p
             "SELECT count(*) FROM event_logs WHERE run_id = %s AND dagster_event_type = %s",
             [result.run_id, "ASSET_MATERIALIZATION"],
         )
-        warehouse = WarehouseResource(url=PG_URL)
+        warehouse = WarehouseResource(url=postgres_url)
         assert warehouse.count(TableRef(schema, "accounts")) == 3
         assert warehouse.read(TableRef(schema, "accounts_latest")).sort("id")["seen"].to_list() == [
             2,
             1,
         ]
     finally:
-        drop_schemas(parse_warehouse_url(PG_URL), [schema])
+        drop_schemas(parse_warehouse_url(postgres_url), [schema])
 
 
 def test_steps_in_subprocesses_share_nothing_but_the_warehouse(
-    dagster_db: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    dagster_db: dict[str, str], postgres_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Multiprocess executor: every step opens its own connections, on both engines."""
     duckdb_url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
@@ -127,7 +131,7 @@ def test_steps_in_subprocesses_share_nothing_but_the_warehouse(
     job = build_reconstructable_job(
         "warehouse_mp_job",
         "get_job",
-        reconstructable_args=(schema, PG_URL),
+        reconstructable_args=(schema, postgres_url),
         reconstructor_working_directory=str(HERE),
     )
     instance = DagsterInstance.from_config(str(home))
@@ -137,10 +141,10 @@ def test_steps_in_subprocesses_share_nothing_but_the_warehouse(
         ) as result:
             assert result.success
         sides = WarehouseResource(url=duckdb_url).read(TableRef(schema, "left"))
-        both = WarehouseResource(url=PG_URL).read(TableRef(schema, "both"))
+        both = WarehouseResource(url=postgres_url).read(TableRef(schema, "both"))
     finally:
         instance.dispose()
-        drop_schemas(parse_warehouse_url(PG_URL), [schema])
+        drop_schemas(parse_warehouse_url(postgres_url), [schema])
     assert sides["side"].to_list() == ["left", "left"]
     assert sorted(both["side"].to_list()) == ["left", "left", "right", "right"]
     writer_pids = set(both["pid"].to_list())

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import duckdb
 import psycopg
 
 from resources.warehouse import WarehouseTarget
 from resources.warehouse.identifiers import quote_ident
-
-PG_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-ENGINES = ["duckdb", "postgres"]
-
-
-def warehouse_url(kind: str, tmp_path: Path) -> str:
-    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}" if kind == "duckdb" else PG_URL
 
 
 def raw_sql(target: WarehouseTarget, sql: str) -> list[tuple[object, ...]]:
