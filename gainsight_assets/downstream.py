@@ -21,6 +21,7 @@ from dagster import (
 )
 
 from gainsight_assets.assets.common import GROUP, IO_MANAGER_KEY, gainsight_key
+from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import weekly
 from gainsight_assets.settings import Settings
 from gainsight_assets.sync import grain_check
@@ -87,7 +88,7 @@ def build_customer_usage_asset(settings: Settings) -> AssetsDefinition:
             "surveys": AssetIn(gainsight_key("survey_responses")),
             "activities": AssetIn(gainsight_key("activities")),
         },
-        metadata={"partition_expr": "week_start"},
+        metadata={"partition_expr": "week_start", "column_descriptions": COLUMN_DESCRIPTIONS},
         check_specs=[
             AssetCheckSpec(
                 "unique_grain",

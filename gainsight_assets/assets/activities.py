@@ -11,6 +11,7 @@ import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import four_hourly
 from gainsight_assets.settings import Settings
 from gainsight_assets.sync import SyncRun, quality_check_specs, read_keys, require_fields
@@ -68,6 +69,7 @@ def build_activities_asset(settings: Settings):
         partitions_def=four_hourly(settings.start_date),
         backfill_policy=BackfillPolicy.single_run(),
         metadata={
+            "column_descriptions": COLUMN_DESCRIPTIONS,
             "partition_expr": "modified_at",
             "latest_by": {"key": ["activity_id"], "order": "modified_at"},
         },

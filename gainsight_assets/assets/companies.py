@@ -16,6 +16,7 @@ import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, asset
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import daily
 from gainsight_assets.resolve import AccountDirectory
 from gainsight_assets.settings import Settings
@@ -72,7 +73,13 @@ def build_companies_asset(settings: Settings):
         partitions_def=daily(settings.start_date),
         # The API has no history: each day is its own snapshot run.
         backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
-        metadata={"partition_expr": "snapshot_date"},
+        metadata={
+            "partition_expr": "snapshot_date",
+            "column_descriptions": {
+                **COLUMN_DESCRIPTIONS,
+                "*": f"A field of the Gainsight `{cfg.object}` object, in snake case.",
+            },
+        },
         check_specs=quality_check_specs(KEY, GRAIN),
         description=(
             f"Daily snapshot of Gainsight `{cfg.object}` attributes for every company that matches"

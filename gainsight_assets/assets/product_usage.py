@@ -20,6 +20,7 @@ import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue, asset
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import weekly, window_start
 from gainsight_assets.settings import Aggregate, Settings
 from gainsight_assets.sync import SyncRun, quality_check_specs, require_fields
@@ -116,7 +117,7 @@ def build_product_usage_asset(settings: Settings):
         key=KEY,
         partitions_def=weekly(settings.start_date),
         backfill_policy=BackfillPolicy.single_run(),
-        metadata={"partition_expr": "week_start"},
+        metadata={"partition_expr": "week_start", "column_descriptions": COLUMN_DESCRIPTIONS},
         check_specs=quality_check_specs(KEY, GRAIN),
         description=(
             f"Gainsight `{cfg.object}` usage per primary-CRM account, product, metric, dimension"

@@ -17,6 +17,7 @@ import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import daily
 from gainsight_assets.settings import (
     MAX_LOOKBACK_DAYS,
@@ -119,6 +120,7 @@ def build_survey_asset(settings: Settings):
         partitions_def=daily(settings.start_date),
         backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=MAX_LOOKBACK_DAYS),
         metadata={
+            "column_descriptions": COLUMN_DESCRIPTIONS,
             "partition_expr": "modified_at",
             "latest_by": {"key": ["source_object", "response_id"], "order": "modified_at"},
         },

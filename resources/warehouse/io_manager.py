@@ -17,7 +17,9 @@ Writing (``handle_output``), always one :meth:`WarehouseEngine.replace` transact
 - definition metadata ``latest_by={"key": [...], "order": "<col>"}`` refreshes the view
   ``<schema>.<table>_latest`` (latest row per key) on the same engine connection right after;
 - output metadata: ``dagster/row_count`` (rows written), ``dagster/table_name``, ``table``,
-  ``dagster/column_schema`` and the engine kind; never the URL;
+  ``dagster/column_schema`` (with each column's description from the definition metadata
+  ``column_descriptions``: name -> text, a key ending in ``*`` matching a prefix) and the engine
+  kind; never the URL;
 - ``None`` stores nothing.
 
 Loading (``load_input``): the partition or partition range the input maps to (the upstream's
@@ -84,7 +86,10 @@ class WarehouseIOManager(ConfigurableIOManager, WarehouseConnection):
             if latest is not None:
                 engine.ensure_latest_view(table, latest.key, latest.order)
             columns = engine.columns(table)
-        context.add_output_metadata(output_metadata(table, rows, columns, target, window, latest))
+        descriptions = metadata.get("column_descriptions") or {}
+        context.add_output_metadata(
+            output_metadata(table, rows, columns, target, window, latest, descriptions)
+        )
 
     def load_input(self, context: InputContext) -> pl.DataFrame:
         key = _asset_key(context)
@@ -173,13 +178,19 @@ def output_metadata(
     target: WarehouseTarget,
     window: Window | None,
     latest: LatestSpec | None,
+    descriptions: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "dagster/row_count": MetadataValue.int(rows),
         "dagster/table_name": MetadataValue.text(str(table)),
         "table": MetadataValue.text(str(table)),
         "dagster/column_schema": MetadataValue.table_schema(
-            TableSchema(columns=[TableColumn(name, kind) for name, kind in columns.items()])
+            TableSchema(
+                columns=[
+                    TableColumn(name, kind, description=describe(name, descriptions or {}))
+                    for name, kind in columns.items()
+                ]
+            )
         ),
         "warehouse": MetadataValue.text(target.kind),
     }
@@ -190,3 +201,11 @@ def output_metadata(
     if latest is not None:
         metadata["latest_view"] = MetadataValue.text(str(table.latest_view))
     return metadata
+
+
+def describe(column: str, descriptions: Mapping[str, str]) -> str | None:
+    """The column's description: its own entry, else the longest matching ``prefix*`` entry."""
+    if column in descriptions:
+        return descriptions[column]
+    prefixes = [k for k in descriptions if k.endswith("*") and column.startswith(k[:-1])]
+    return descriptions[max(prefixes, key=len)] if prefixes else None

@@ -317,3 +317,20 @@ def test_an_empty_window_costs_one_query_call(env, duckdb_url: str, demo_tenant)
     assert demo_tenant.stats()["query_calls"] - before == 1  # no company lookup for no records
     assert metadata(result)["rows_written"] == 0
     assert read(duckdb_url, "gainsight.activities").height == 0
+
+
+def test_every_output_column_is_described(env, demo_settings: Settings) -> None:
+    """What the UI shows beside each column of an asset's schema."""
+    runs = {
+        "companies": {"partition_key": "2025-03-11"},
+        "activities": {"partition_key": "2025-03-05-08:00"},
+        "surveys": {"tags": range_tags("2025-03-01", "2025-03-11")},
+        "product_usage": {"partition_key": WEEK},
+    }
+    for name, how in runs.items():
+        result = run_object(demo_settings, name, env, **how)
+        assert result.success, name
+        event = result.get_asset_materialization_events()[0]
+        schema = event.materialization.metadata["dagster/column_schema"].value
+        undescribed = [c.name for c in schema.columns if not c.description]
+        assert schema.columns and not undescribed, (name, undescribed)
