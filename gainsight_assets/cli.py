@@ -32,7 +32,7 @@ EPILOG = """\
 examples:
   gainsight-sync demo                      try everything on a local demo tenant, no account needed
   gainsight-sync validate                  check GAINSIGHT_BASE_URL and GAINSIGHT_ACCESS_KEY
-  gainsight-sync run                       sync every enabled object's last closed window now
+  gainsight-sync run                       sync every enabled object now (what its schedule asks)
   gainsight-sync run activities --verbose  one object, with Dagster's event log
   gainsight-sync status                    the last run of each object, and why it failed
 """
@@ -147,8 +147,9 @@ def parser() -> argparse.ArgumentParser:
     )
     run = sub.add_parser(
         "run",
-        help="sync now: one run per object over its last closed window",
-        description="Start one run of each object's sync job over its last closed window (all"
+        help="sync now: one run per object over the window its schedule asks for",
+        description="Start one run of each object's sync job over the window its schedule asks"
+        " for (the last closed window; surveys: the trailing surveys.lookback_days) (all"
         " enabled objects by default), one after the other, and print one line per run: status,"
         " partition, rows written, unmatched records, API calls, duration and, for a failure,"
         " the reason. No daemon or webserver is needed; the runs show in the Dagster UI.",

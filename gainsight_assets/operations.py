@@ -246,9 +246,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 def run_targets(
     settings: Settings, names: list[str], now: datetime
 ) -> list[RunTarget | RunOutcome]:
-    """The last closed partition of each named (or every enabled) object; an object that has
-    none yet is already a failed outcome."""
-    from schedules import last_closed_partition
+    """What each named (or every enabled) object's schedule would ask for now: its last closed
+    partition (surveys: the trailing lookback ending with it). An object that has none yet is
+    already a failed outcome."""
+    from schedules import scheduled_window
 
     objects = {obj.name: obj for obj in enabled_objects(settings)}
     unknown = [n for n in names if n not in objects]
@@ -260,14 +261,14 @@ def run_targets(
     targets: list[RunTarget | RunOutcome] = []
     for name in dict.fromkeys(names or objects):
         obj = objects[name]
-        key = last_closed_partition(obj, now)
-        if key is None:
+        window = scheduled_window(settings, obj, now)
+        if window is None:
             reason = (
                 f"no closed partition yet: start_date in gainsight.yaml is {settings.start_date}"
             )
             targets.append(RunOutcome(name, "Failed", "", reason=reason))
         else:
-            targets.append(RunTarget.partition(obj.job_name, key, label=name))
+            targets.append(RunTarget.span(obj.job_name, *window, label=name))
     return targets
 
 

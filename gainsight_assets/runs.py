@@ -145,7 +145,13 @@ class RunOutcome:
         if self.run_id:
             parts.append(f"run {self.run_id[:8]}")
         if self.incomplete:
-            parts.append(f"incomplete: {', '.join(self.incomplete)}")
+            keys = sorted(self.incomplete)
+            shown = (
+                ", ".join(keys)
+                if len(keys) <= 3
+                else f"{len(keys)} partitions from {keys[0]} to {keys[-1]}"
+            )
+            parts.append(f"incomplete: {shown}")
         if self.reason:
             parts.append(self.reason)
         return "  ".join(parts).rstrip()

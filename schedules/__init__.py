@@ -39,6 +39,29 @@ def last_closed_partition(obj: SyncObject, at: datetime) -> str | None:
         return partitions.get_last_partition_key()
 
 
+def scheduled_window(settings: Settings, obj: SyncObject, at: datetime) -> tuple[str, str] | None:
+    """The first and last partition a tick at ``at`` asks for: the last closed window, and for
+    surveys the trailing ``surveys.lookback_days`` ending with it. The CLI's run asks the same."""
+    last = last_closed_partition(obj, at)
+    if last is None:
+        return None
+    if obj.name != "surveys":
+        return last, last
+    return _lookback_start(obj, last, settings.surveys.lookback_days), last
+
+
+def window_request(obj: SyncObject, first: str, last: str, key_prefix: str = "") -> RunRequest:
+    """A run of ``obj``'s job over ``first``..``last`` (one partition, or a range in one run)."""
+    run_key = f"{key_prefix}{last}" if first == last else f"{key_prefix}{first}...{last}"
+    if first == last:
+        return RunRequest(run_key=run_key, job_name=obj.job_name, partition_key=last)
+    return RunRequest(
+        run_key=run_key,
+        job_name=obj.job_name,
+        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
+    )
+
+
 def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
     @schedule(
         name=f"{obj.job_name}_schedule",
@@ -52,16 +75,10 @@ def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
         if not status.open:
             return SkipReason(status.message)
         at = context.scheduled_execution_time
-        last = last_closed_partition(obj, at)
-        if last is None:
+        window = scheduled_window(settings, obj, at)
+        if window is None:
             return SkipReason(f"No closed {obj.name} partition before {at.isoformat()}.")
-        if obj.name != "surveys":
-            return RunRequest(run_key=last, partition_key=last)
-        first = _lookback_start(obj, last, settings.surveys.lookback_days)
-        return RunRequest(
-            run_key=f"{first}...{last}",
-            tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
-        )
+        return window_request(obj, *window)
 
     return _schedule
 

@@ -41,7 +41,7 @@ from gainsight_assets.objects import SYNC_TAG, SyncObject
 from gainsight_assets.runs import partition_text
 from gainsight_assets.settings import Settings
 from resources.warehouse import TableRef, WarehouseResource
-from schedules import last_closed_partition
+from schedules import last_closed_partition, scheduled_window, window_request
 
 FAILURES_TABLE = TableRef("gainsight", "sync_failures")
 # How far back an object's first sync reaches.
@@ -130,16 +130,12 @@ def build_run_all_sensor(
         requests = []
         for obj in objects:
             try:
-                last = last_closed_partition(obj, now)
+                window = scheduled_window(settings, obj, now)
             except Exception as exc:  # one object's problem never stops the others
                 context.log.error(f"{obj.name}: could not pick a partition: {exc}")
                 continue
-            if last is not None:
-                requests.append(
-                    RunRequest(
-                        run_key=f"{obj.name}:{last}", job_name=obj.job_name, partition_key=last
-                    )
-                )
+            if window is not None:  # what the object's schedule would ask for now
+                requests.append(window_request(obj, *window, key_prefix=f"{obj.name}:"))
         return requests
 
     return run_all

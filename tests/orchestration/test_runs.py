@@ -40,6 +40,10 @@ def test_run_targets_carry_the_tags_the_ui_and_backfills_use() -> None:
     ("incomplete", "shown"),
     [
         (["2025-03-01", "2025-03-02"], "incomplete: 2025-03-01, 2025-03-02"),
+        (
+            [f"2025-03-{d:02}" for d in range(30, 0, -1)],
+            "incomplete: 30 partitions from 2025-03-01 to 2025-03-30",
+        ),
         ("2025-03-01, 2025-03-02", "incomplete: 2025-03-01, 2025-03-02"),
         ([], None),
     ],

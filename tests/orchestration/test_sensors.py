@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -195,25 +195,30 @@ def test_the_gate_sensor_observes_the_accounts_each_time_it_looks(
 
 
 @pytest.mark.parametrize("settings", [Settings(), load_settings(DEMO_SETTINGS)])
-def test_run_all_requests_every_object_for_its_last_closed_window(
+def test_run_all_requests_what_each_schedule_would(
     settings: Settings, instance, offline, duckdb_url: str, demo_dataset
 ) -> None:
     seed_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = build_definitions(settings, resources=offline)
     requests = by_job(tick(defs, "gainsight_run_all_sensor", instance, offline))
+    lookback_start = date(2025, 3, 11) - timedelta(days=settings.surveys.lookback_days - 1)
     expected = {
-        "companies": "2025-03-11",
-        "activities": "2025-03-12-08:00",
-        "surveys": "2025-03-11",
-        "product_usage": "2025-03-03",
+        "companies": ("2025-03-11", "2025-03-11"),
+        "activities": ("2025-03-12-08:00", "2025-03-12-08:00"),
+        # surveys: the trailing lookback in one run, as the daily schedule asks
+        "surveys": (max(lookback_start, settings.start_date).isoformat(), "2025-03-11"),
+        "product_usage": ("2025-03-03", "2025-03-03"),
     }
-    assert {job: r.partition_key for job, r in requests.items()} == {
-        f"gainsight_{name}_sync": key for name, key in expected.items()
+    assert {job: span(r) for job, r in requests.items()} == {
+        f"gainsight_{name}_sync": window for name, window in expected.items()
     }
-    for name, key in expected.items():
+    for name, (first, last) in expected.items():
         request = requests[f"gainsight_{name}_sync"]
-        assert request.run_key == f"{name}:{key}"
-        assert request.tags[PARTITION_NAME_TAG] == key
+        assert request.run_key == (
+            f"{name}:{last}" if first == last else f"{name}:{first}...{last}"
+        )
+        if first == last:
+            assert request.tags[PARTITION_NAME_TAG] == last
 
 
 def test_run_all_skips_while_the_gate_is_closed(instance, offline) -> None:
