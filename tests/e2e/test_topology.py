@@ -31,8 +31,10 @@ import pytest
 from dagster._grpc.client import DagsterGrpcClient
 
 from gainsight_assets.demo.runner import DEMO_SETTINGS
+from gainsight_assets.demo.server import Fault
 from gainsight_assets.settings import PROJECT_ROOT
 from gainsight_assets.tenant import TENANT_TAG
+from resources.gainsight import POOL
 from resources.warehouse import TableRef, WarehouseResource
 from tests.assets.helpers import seed_accounts
 from tests.conftest import DEMO_KEY
@@ -212,6 +214,7 @@ def topology(
         wait_for("the webserver answering", lambda: webserver_up(web_port), processes, 90)
         topology = Topology(web_port, fresh_database)
         wait_for("the webserver loading the code location", topology.location_loaded, processes, 60)
+        stack.callback(demo_tenant.clear_faults)  # the tenant serves later tests too
         yield topology, processes
     for _, process in processes.started:
         assert not group_alive(process.pid), "a process of the topology outlived the test"
@@ -249,6 +252,9 @@ mutation ($origin: String!, $selectorId: String!) {
     ... on PythonError { message }
   }
 }"""
+SET_POOL = """
+mutation ($pool: String!, $limit: Int!) { setConcurrencyLimit(concurrencyKey: $pool, limit: $limit) }
+"""
 START_SCHEDULE = """
 mutation ($selector: ScheduleSelector!) {
   startSchedule(scheduleSelector: $selector) {
@@ -314,7 +320,9 @@ def runs(topology: Topology) -> list[dict]:
     return found
 
 
-def test_code_server_webserver_and_daemon_run_the_tenant_one_run_at_a_time(topology) -> None:
+def test_code_server_webserver_and_daemon_run_the_tenant_one_run_at_a_time(
+    topology, demo_tenant
+) -> None:
     topology, processes = topology
     today = datetime.now(UTC).date()
     day = [(today - timedelta(days=n)).isoformat() for n in range(4)]
@@ -322,6 +330,9 @@ def test_code_server_webserver_and_daemon_run_the_tenant_one_run_at_a_time(topol
 
     # The first-sync sensor would start every object's history; an operator may stop it.
     stop_sensor(topology, "gainsight_gate_sensor")
+    # The Gainsight pool alone would hold queued runs back one at a time (its single slot is taken
+    # by a running step); open it so the per-tenant run limit is what keeps the runs apart.
+    assert topology.graphql(SET_POOL, pool=POOL, limit=4)["setConcurrencyLimit"]
     started = topology.graphql(START_SCHEDULE, selector=schedule)["startSchedule"]
     assert started["scheduleState"]["status"] == "RUNNING", started
 
@@ -346,6 +357,9 @@ def test_code_server_webserver_and_daemon_run_the_tenant_one_run_at_a_time(topol
     )["launchPartitionBackfill"]
     assert backfill["__typename"] == "LaunchBackfillSuccess", backfill
 
+    # Each run's first company query answers after a few seconds: runs long enough that two
+    # runs started together would overlap.
+    demo_tenant.inject(*[Fault(delay_seconds=4, path="/query/Company") for _ in range(4)])
     processes.start("daemon", str(BIN / "dagster-daemon"), "run", *START_DAEMON_ARGS)
 
     def backfill_runs() -> list[str] | None:
