@@ -25,6 +25,7 @@ from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import weekly
 from gainsight_assets.settings import Settings
 from gainsight_assets.sync import grain_check
+from gainsight_assets.tenant import tenant_tags
 from resources.warehouse import TableRef, WarehouseResource, Window
 
 KEY = gainsight_key("customer_usage_weekly")
@@ -136,6 +137,7 @@ def build_customer_usage_job():
     return define_asset_job(
         CUSTOMER_USAGE_JOB,
         selection=[KEY],
+        tags=tenant_tags(),  # it writes the tenant's warehouse: queued with the tenant's syncs
         description="Recompute customer_usage_weekly for a week (launched by a sensor).",
     )
 

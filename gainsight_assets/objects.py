@@ -23,6 +23,7 @@ from gainsight_assets.assets.product_usage import build_product_usage_asset
 from gainsight_assets.assets.surveys import build_survey_asset
 from gainsight_assets.dagster_private import AssetJob
 from gainsight_assets.settings import Settings
+from gainsight_assets.tenant import tenant_tags
 
 SYNC_TAG = "gainsight/object"
 
@@ -44,7 +45,7 @@ class SyncObject:
             name=self.job_name,
             selection=AssetSelection.assets(self.asset) | AssetSelection.checks(gate_check),
             partitions_def=self.asset.partitions_def,
-            tags={SYNC_TAG: self.name},
+            tags={SYNC_TAG: self.name, **tenant_tags()},
             description=f"Sync Gainsight {self.name} (gated on the primary CRM's accounts).",
         )
 
