@@ -1,4 +1,4 @@
-"""The benchmark of issue 6, as one table: ``python -m benchmarks.run [--quick]``.
+"""The performance benchmark, as one table: ``python -m benchmarks.run [--quick]``.
 
 Full size (the issue's sizes) takes a few minutes and needs about 8 GiB of free memory; ``--quick``
 runs every part at small sizes in well under a minute, to check that the benchmark works. The

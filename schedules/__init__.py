@@ -50,9 +50,13 @@ def scheduled_window(settings: Settings, obj: SyncObject, at: datetime) -> tuple
     return _lookback_start(obj, last, settings.surveys.lookback_days), last
 
 
-def window_request(obj: SyncObject, first: str, last: str, key_prefix: str = "") -> RunRequest:
-    """A run of ``obj``'s job over ``first``..``last`` (one partition, or a range in one run)."""
-    run_key = f"{key_prefix}{last}" if first == last else f"{key_prefix}{first}...{last}"
+def window_request(
+    obj: SyncObject, first: str, last: str, key_prefix: str = "", run_key: str | None = None
+) -> RunRequest:
+    """A run of ``obj``'s job over ``first``..``last`` (one partition, or a range in one run);
+    its run key is ``run_key``, else the window behind ``key_prefix``."""
+    if run_key is None:
+        run_key = f"{key_prefix}{last}" if first == last else f"{key_prefix}{first}...{last}"
     if first == last:
         return RunRequest(run_key=run_key, job_name=obj.job_name, partition_key=last)
     return RunRequest(

@@ -33,7 +33,6 @@ from dagster import (
     sensor,
 )
 
-from gainsight_assets.dagster_private import RANGE_END_TAG, RANGE_START_TAG
 from gainsight_assets.dagster_private import AssetJob as ExecutableDefinition
 from gainsight_assets.failures import failure_reason, redact
 from gainsight_assets.gate import accounts_observation, gate_status
@@ -68,16 +67,6 @@ def first_sync_range(obj: SyncObject, settings: Settings, now: datetime) -> tupl
     return (keys[0], last) if keys else (last, last)
 
 
-def range_request(obj: SyncObject, first: str, last: str, run_key: str) -> RunRequest:
-    if first == last:
-        return RunRequest(run_key=run_key, job_name=obj.job_name, partition_key=last)
-    return RunRequest(
-        run_key=run_key,
-        job_name=obj.job_name,
-        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
-    )
-
-
 def build_gate_sensor(
     settings: Settings, objects: list[SyncObject], jobs: list[ExecutableDefinition]
 ) -> SensorDefinition:
@@ -101,7 +90,7 @@ def build_gate_sensor(
                 continue
             window = first_sync_range(obj, settings, now)
             if window is not None:
-                requests.append(range_request(obj, *window, run_key=f"first-sync:{obj.name}"))
+                requests.append(window_request(obj, *window, run_key=f"first-sync:{obj.name}"))
         if not requests:
             return SensorResult(
                 skip_reason="Gate open; every enabled object has run before.",
