@@ -30,6 +30,7 @@ from dagster import (
     asset_check,
 )
 
+from gainsight_assets.resolve import key_text
 from gainsight_assets.settings import Settings
 from resources.gainsight.metadata import close_matches
 from resources.warehouse import TableRef, WarehouseEngine, WarehouseResource
@@ -87,14 +88,30 @@ def _gate_status(engine: WarehouseEngine, settings: Settings) -> GateStatus:
     if not engine.table_exists(table):
         problem = f"the table `{crm.accounts_table}` does not exist in the warehouse {where}"
         return GateStatus(False, 0, closed_message(settings, problem), crm.accounts_table, where)
-    count = engine.count(table)
+    count = _accounts_with_an_id(engine, table, crm.account_id_column)
     column, loaded = _last_loaded(engine, table)
     if count == 0:
-        problem = f"`{crm.accounts_table}` is empty in the warehouse {where}"
+        problem = (
+            f"`{crm.accounts_table}` is empty in the warehouse {where}"
+            if engine.count(table) == 0
+            else f"no row of `{crm.accounts_table}` ({where}) has an account id in"
+            f" `{crm.account_id_column}` (primary_crm.account_id_column): blank ids match nothing"
+        )
         message = closed_message(settings, problem)
     else:
         message = f"{count} {crm.system} accounts in `{crm.accounts_table}` ({where})."
     return GateStatus(count > 0, count, message, crm.accounts_table, where, loaded, column)
+
+
+def _accounts_with_an_id(engine: WarehouseEngine, table: TableRef, id_column: str) -> int:
+    """Accounts whose id is not blank (a blank id matches nothing); every row when the id
+    column is missing, which resolving then reports with the setting to fix."""
+    folded = {name.casefold(): name for name in engine.columns(table)}
+    column = folded.get(id_column.casefold())
+    if column is None:
+        return engine.count(table)
+    ids = engine.read(table, columns=[column]).select(key_text(pl.col(column)).alias("id"))
+    return ids["id"].drop_nulls().n_unique()
 
 
 def _last_loaded(engine: WarehouseEngine, table: TableRef) -> tuple[str | None, datetime | None]:

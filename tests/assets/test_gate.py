@@ -17,13 +17,19 @@ from tests.conftest import DEMO_KEY
 PARTITION = "2025-03-10"
 
 
-@pytest.mark.parametrize("accounts", [None, "empty"], ids=["table-missing", "table-empty"])
+@pytest.mark.parametrize(
+    "accounts", [None, "empty", "blank-ids"], ids=["table-missing", "table-empty", "blank-ids"]
+)
 def test_closed_gate_fails_the_check_and_writes_nothing(
     demo_tenant, duckdb_url: str, tmp_path: Path, accounts
 ) -> None:
     if accounts == "empty":
         seed_accounts(
             duckdb_url, pl.DataFrame(schema={"id": pl.String, "gainsight_gsid_c": pl.String})
+        )
+    if accounts == "blank-ids":  # rows, but no account a record could belong to
+        seed_accounts(
+            duckdb_url, pl.DataFrame({"id": ["", "  ", None], "gainsight_gsid_c": ["A", "B", "C"]})
         )
     res = resources(demo_tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
     calls_before = demo_tenant.stats()["calls"]
@@ -35,6 +41,8 @@ def test_closed_gate_fails_the_check_and_writes_nothing(
     assert not evaluation.passed
     assert "Gainsight cannot be the primary CRM" in evaluation.description
     assert "Salesforce or HubSpot" in evaluation.description
+    if accounts == "blank-ids":
+        assert "primary_crm.account_id_column" in evaluation.description
     assert not exists(duckdb_url, "gainsight.survey_responses")
     assert not exists(duckdb_url, "gainsight.unmatched_records")
     assert demo_tenant.stats()["calls"] == calls_before  # Gainsight was never asked
