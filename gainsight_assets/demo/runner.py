@@ -35,6 +35,7 @@ DEMO_SPANS = {
     "activities": timedelta(days=7),
     "surveys": timedelta(days=30),
     "product_usage": timedelta(weeks=4),
+    "deleted_records": timedelta(days=15),
 }
 TABLES = (
     "companies",
@@ -43,6 +44,7 @@ TABLES = (
     "product_usage",
     "customer_usage_weekly",
     "unmatched_records",
+    "deleted_records",
 )
 JOB_WIDTH = 30
 

@@ -63,10 +63,18 @@ def test_deleted_records_stop_answering_and_are_logged(dataset: DemoDataset) -> 
             select=["ObjectName", "RecordId", "DeletedOn"],
             where={
                 "conditions": [
-                    {"name": "ObjectName", "alias": "A", "operator": "IN",
-                     "value": ["activity_timeline", "company"]},
-                    {"name": "DeletedOn", "alias": "B", "operator": "GTE",
-                     "value": (at - timedelta(hours=1)).isoformat()},
+                    {
+                        "name": "ObjectName",
+                        "alias": "A",
+                        "operator": "IN",
+                        "value": ["activity_timeline", "company"],
+                    },
+                    {
+                        "name": "DeletedOn",
+                        "alias": "B",
+                        "operator": "GTE",
+                        "value": (at - timedelta(hours=1)).isoformat(),
+                    },
                 ],
                 "expression": "A AND B",
             },
