@@ -41,6 +41,15 @@ SCHEMA = {
 LOG_FIELDS = ("ObjectName", "RecordId", "DeletedOn")
 
 
+def latest_by(settings: Settings, key: list[str], order: str, on: dict[str, str]) -> dict:
+    """A ``latest_by`` whose view leaves out deleted records (``on``: column -> column of
+    ``gainsight.deleted_records``) while deletions are synced."""
+    spec: dict = {"key": key, "order": order}
+    if settings.deletions.enabled:
+        spec["exclude"] = {"table": str(TABLE), "on": on}
+    return spec
+
+
 def check_specs() -> list[AssetCheckSpec]:
     return [
         AssetCheckSpec(

@@ -112,3 +112,45 @@ def test_deletions_can_be_turned_off(settings: Settings) -> None:
     )
     assert "deleted_records" in {o.name for o in enabled_objects(settings)}
     assert "deleted_records" not in {o.name for o in enabled_objects(off)}
+
+
+def test_latest_views_leave_deleted_records_out_and_history_keeps_them(
+    tenant: DemoTenant,
+    small_dataset: DemoDataset,
+    settings: Settings,
+    duckdb_url: str,
+    tmp_path: Path,
+) -> None:
+    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
+    day_range = {
+        "dagster/asset_partition_range_start": "2025-03-03-00:00",
+        "dagster/asset_partition_range_end": "2025-03-10-20:00",
+    }
+    assert run_object(settings, "activities", env, tags=day_range).success
+    survey_range = {
+        "dagster/asset_partition_range_start": "2025-03-01",
+        "dagster/asset_partition_range_end": DAY,
+    }
+    assert run_object(settings, "surveys", env, tags=survey_range).success
+    activities = read(duckdb_url, "gainsight.activities")
+    responses = read(duckdb_url, "gainsight.survey_responses")
+    gone_activities = sorted(activities["activity_id"].unique())[:2]
+    source, response = responses.select("source_object", "response_id").row(0)
+    tenant.delete("activity_timeline", gone_activities, at=DELETED_AT)
+    tenant.delete(source, [response], at=DELETED_AT)
+
+    assert run_object(settings, "deleted_records", env, partition_key=DAY).success
+
+    latest = read(duckdb_url, "gainsight.activities_latest")
+    assert not set(gone_activities) & set(latest["activity_id"])
+    assert latest.height == activities["activity_id"].n_unique() - 2
+    assert read(duckdb_url, "gainsight.activities").height == activities.height
+    audit = read(duckdb_url, "gainsight.activities_excluded")
+    assert set(audit["activity_id"]) == set(gone_activities)
+    survey_latest = read(duckdb_url, "gainsight.survey_responses_latest")
+    assert (source, response) not in set(
+        survey_latest.select("source_object", "response_id").iter_rows()
+    )
+    assert survey_latest.height == responses.select("source_object", "response_id").n_unique() - 1
+    assert read(duckdb_url, "gainsight.survey_responses").height == responses.height
