@@ -8,6 +8,7 @@ keep them. A tenant without the log object gets a WARN check result, not a faile
 """
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 from dagster import (
@@ -39,6 +40,8 @@ SCHEMA = {
     "partition": pl.String,
 }
 LOG_FIELDS = ("ObjectName", "RecordId", "DeletedOn")
+RETENTION = timedelta(days=15)  # how long Gainsight keeps a deletion in its log
+SYNCED_TABLES = ("companies", "activities", "survey_responses", "product_usage")
 
 
 def latest_by(settings: Settings, key: list[str], order: str, on: dict[str, str]) -> dict:
@@ -61,6 +64,12 @@ def check_specs() -> list[AssetCheckSpec]:
             name="read_in_full",
             asset=KEY,
             description="The deletion log of the run's window was read to its end (WARN).",
+        ),
+        AssetCheckSpec(
+            name="deletions_gap",
+            asset=KEY,
+            description="No day of deletions was left unsynced until it left Gainsight's"
+            " 15-day log (WARN); otherwise which objects and range to re-sync.",
         ),
         AssetCheckSpec(
             name="log_available",
@@ -109,6 +118,56 @@ def latest_deletion(frame: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def gap_check(
+    last_end: datetime | None,
+    run_start: datetime,
+    now: datetime,
+    names: list[str],
+    has_data: bool,
+) -> AssetCheckResult:
+    """``deletions_gap``: were deletions before this run's window synced while Gainsight still
+    had them? ``last_end`` is the end of the latest synced day before this run (None: never)."""
+    horizon = now - RETENTION
+    if last_end is None:  # never synced: what was deleted before this window is unknown
+        lost, since = has_data, None
+    else:
+        lost, since = last_end < run_start and last_end < horizon, last_end
+    if not lost:
+        return AssetCheckResult(
+            check_name="deletions_gap",
+            passed=True,
+            severity=AssetCheckSeverity.WARN,
+            description="Deletions are synced without a gap longer than Gainsight keeps them.",
+        )
+    until = min(run_start, horizon)
+    start = "the start of the synced data" if since is None else f"{since:%Y-%m-%d}"
+    return AssetCheckResult(
+        check_name="deletions_gap",
+        passed=False,
+        severity=AssetCheckSeverity.WARN,
+        description=(
+            f"Deletions between {start} and {until:%Y-%m-%d} may have been missed: Gainsight"
+            f" keeps them {RETENTION.days} days and they were not synced in time. Re-sync"
+            f" {', '.join(names)} over that range (their _latest views then hold only what"
+            " still exists), then keep the deletions schedule running."
+        ),
+        metadata={
+            "missed_from": start,
+            "missed_until": f"{until:%Y-%m-%d}",
+            "objects": MetadataValue.json(names),
+        },
+    )
+
+
+def last_synced_end(context: AssetExecutionContext, partitions_def) -> datetime | None:
+    """The end of the day of the latest deletions materialization (before this run's)."""
+    event = context.instance.get_latest_materialization_event(KEY)
+    materialization = event.asset_materialization if event is not None else None
+    if materialization is None or materialization.partition is None:
+        return None
+    return partitions_def.time_window_for_partition_key(materialization.partition).end
+
+
 def skipped(object_name: str, why: str) -> Iterator[AssetCheckResult]:
     yield AssetCheckResult(
         check_name="unique_grain",
@@ -121,6 +180,12 @@ def skipped(object_name: str, why: str) -> Iterator[AssetCheckResult]:
         passed=True,
         severity=AssetCheckSeverity.WARN,
         description="Nothing read: deletions were skipped.",
+    )
+    yield AssetCheckResult(
+        check_name="deletions_gap",
+        passed=True,
+        severity=AssetCheckSeverity.WARN,
+        description="Not evaluated: deletions were skipped.",
     )
     yield AssetCheckResult(
         check_name="log_available",
@@ -155,6 +220,7 @@ def build_deleted_records_asset(settings: Settings):
     ) -> Iterator:
         run = SyncRun(context, settings, gainsight, warehouse, cadence="daily")
         run.open_gate(None)
+        last_end = last_synced_end(context, run.partitions_def)
         names = settings.tracked_objects()
         try:
             description = gainsight.describe(cfg.object)
@@ -203,6 +269,10 @@ def build_deleted_records_asset(settings: Settings):
                 else f"Not read in full: {'; '.join(run.unread.values())}. Re-run the window."
             ),
         )
+        has_data = any(
+            warehouse.table_exists(TableRef("gainsight", name)) for name in SYNCED_TABLES
+        )
+        yield gap_check(last_end, start, datetime.now(UTC), names, has_data)
         yield AssetCheckResult(
             check_name="log_available",
             passed=True,

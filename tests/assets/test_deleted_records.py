@@ -43,7 +43,7 @@ def checks(result) -> dict[str, tuple[bool, str]]:
     return {
         e.check_name: (e.passed, e.severity.value)
         for e in result.get_asset_check_evaluations()
-        if e.check_name in {"unique_grain", "read_in_full", "log_available"}
+        if e.check_name in {"unique_grain", "read_in_full", "log_available", "deletions_gap"}
     }
 
 
@@ -80,6 +80,7 @@ def test_deletions_of_every_synced_object_land_in_their_day(
     assert checks(result) == {
         "unique_grain": (True, "ERROR"),
         "read_in_full": (True, "WARN"),
+        "deletions_gap": (True, "WARN"),
         "log_available": (True, "WARN"),
     }
 
@@ -154,3 +155,32 @@ def test_latest_views_leave_deleted_records_out_and_history_keeps_them(
     )
     assert survey_latest.height == responses.select("source_object", "response_id").n_unique() - 1
     assert read(duckdb_url, "gainsight.survey_responses").height == responses.height
+
+
+def test_the_gap_check_warns_when_the_last_deletions_sync_is_16_days_old(
+    tenant: DemoTenant,
+    small_dataset: DemoDataset,
+    settings: Settings,
+    duckdb_url: str,
+    tmp_path: Path,
+) -> None:
+    from dagster import DagsterInstance
+
+    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
+    with DagsterInstance.ephemeral() as instance:
+        first = run_object(
+            settings, "deleted_records", env, partition_key="2025-02-21", instance=instance
+        )
+        late = run_object(
+            settings, "deleted_records", env, partition_key="2025-03-10", instance=instance
+        )
+        next_day = run_object(
+            settings, "deleted_records", env, partition_key="2025-03-11", instance=instance
+        )
+    assert checks(first)["deletions_gap"] == (True, "WARN")  # nothing synced yet, no data either
+    gap = next(e for e in late.get_asset_check_evaluations() if e.check_name == "deletions_gap")
+    assert (gap.passed, gap.severity.value) == (False, "WARN")
+    assert "Deletions between 2025-02-22 and 2025-03-10 may have been missed" in gap.description
+    assert "Re-sync Company, activity_timeline, nps_survey_response" in gap.description
+    assert checks(next_day)["deletions_gap"] == (True, "WARN")
