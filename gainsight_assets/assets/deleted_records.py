@@ -147,9 +147,10 @@ def gap_check(
         severity=AssetCheckSeverity.WARN,
         description=(
             f"Deletions between {start} and {until:%Y-%m-%d} may have been missed: Gainsight"
-            f" keeps them {RETENTION.days} days and they were not synced in time. Re-sync"
-            f" {', '.join(names)} over that range (their _latest views then hold only what"
-            " still exists), then keep the deletions schedule running."
+            f" keeps them {RETENTION.days} days and they were not synced in time. Backfill"
+            " the deletions for the days Gainsight still holds and keep their schedule on."
+            f" Re-sync {', '.join(names)} over that range after removing its stored rows"
+            " (README, Deleted records): a re-sync alone keeps rows it does not read again."
         ),
         metadata={
             "missed_from": start,
