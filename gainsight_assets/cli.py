@@ -69,8 +69,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    count = resource_from_env().validate_connection()
+    from gainsight_assets.operations import missing_objects
+
+    gainsight = resource_from_env()
+    count = gainsight.validate_connection()
     print(f"Connected: {count} Gainsight objects discovered.")
+    for line in missing_objects(gainsight):
+        print(line)
     return 0
 
 

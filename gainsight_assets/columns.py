@@ -53,6 +53,12 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "usage_key": "The row's grain as one text value: week|account|product|metric|dimension.",
     "seats": "Additional value field Seats, combined over the week.",
     "session_minutes": "Additional value field Session_Minutes, combined over the week.",
+    # deleted records
+    "object": "The Gainsight object the record belonged to (as gainsight.yaml names it).",
+    "record_id": "Gainsight Gsid of the record.",
+    "deleted_at": "When the record was deleted in Gainsight (DeletedOn, UTC); the partition"
+    " column.",
+    "partition": "The partition key (the UTC day of deletion).",
     # customer usage weekly
     "previous_value": "The metric's value in the week before.",
     "wow_change": "value minus previous_value.",

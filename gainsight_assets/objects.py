@@ -19,6 +19,7 @@ from dagster import (
 
 from gainsight_assets.assets.activities import build_activities_asset
 from gainsight_assets.assets.companies import build_companies_asset
+from gainsight_assets.assets.deleted_records import build_deleted_records_asset
 from gainsight_assets.assets.product_usage import build_product_usage_asset
 from gainsight_assets.assets.surveys import build_survey_asset
 from gainsight_assets.dagster_private import AssetJob
@@ -32,7 +33,7 @@ SYNC_TAG = "gainsight/object"
 class SyncObject:
     """One Gainsight object the project syncs, with its asset and cadence."""
 
-    name: str  # the CLI / tag name: companies, activities, surveys, product_usage
+    name: str  # the CLI / tag name: companies, activities, surveys, product_usage, ...
     cadence: str  # daily | four_hourly | weekly
     asset: AssetsDefinition
 
@@ -55,6 +56,12 @@ _REGISTRY: tuple[tuple[str, str, Callable[[Settings], bool], Callable], ...] = (
     ("activities", "four_hourly", lambda s: s.activity.enabled, build_activities_asset),
     ("surveys", "daily", lambda s: s.surveys.enabled, build_survey_asset),
     ("product_usage", "weekly", lambda s: s.product_usage.enabled, build_product_usage_asset),
+    (
+        "deleted_records",
+        "daily",
+        lambda s: s.deletions.enabled and bool(s.tracked_objects()),
+        build_deleted_records_asset,
+    ),
 )
 OBJECT_NAMES = tuple(name for name, *_ in _REGISTRY)
 

@@ -51,6 +51,27 @@ def effective_settings(settings: Settings, gainsight: GainsightResource | None) 
     return data
 
 
+def missing_objects(gainsight: GainsightResource) -> list[str]:
+    """One line per object gainsight.yaml names that the tenant does not have."""
+    settings = load_settings()
+    wanted = {name: "synced object" for name in settings.tracked_objects()}
+    if settings.deletions.enabled:
+        wanted[settings.deletions.object] = "deletions.object"
+    present = {obj.object_name.casefold() for obj in gainsight.list_objects()}
+    lines = []
+    for name, role in wanted.items():
+        if name.casefold() in present:
+            continue
+        if role == "deletions.object":
+            lines.append(
+                f"Missing: {name} (deletions.object): deletions will be skipped with a warning;"
+                " set deletions.object to the tenant's deletion log or deletions.enabled: false."
+            )
+        else:
+            lines.append(f"Missing: {name} ({role}): its sync will fail; fix gainsight.yaml.")
+    return lines
+
+
 def cmd_settings(args: argparse.Namespace) -> int:
     from gainsight_assets.cli import resource_from_env
 

@@ -213,6 +213,11 @@ class ProductUsage(_Section):
     aggregate: Aggregate = Field(default_factory=Aggregate)
 
 
+class Deletions(_Section):
+    enabled: bool = True
+    object: str = "record_delete_log"
+
+
 class Quality(_Section):
     min_match_rate: float = Field(default=0.8, ge=0, le=1)
 
@@ -225,7 +230,21 @@ class Settings(_Section):
     activity: Activity = Field(default_factory=Activity)
     surveys: Surveys = Field(default_factory=Surveys)
     product_usage: ProductUsage = Field(default_factory=ProductUsage)
+    deletions: Deletions = Field(default_factory=Deletions)
     quality: Quality = Field(default_factory=Quality)
+
+    def tracked_objects(self) -> list[str]:
+        """The Gainsight objects of the enabled syncs, whose deletions the warehouse follows."""
+        names = []
+        if self.company.enabled:
+            names.append(self.company.object)
+        if self.activity.enabled:
+            names.append(self.activity.object)
+        if self.surveys.enabled:
+            names += [o.object for o in self.surveys.objects]
+        if self.product_usage.enabled:
+            names.append(self.product_usage.object)
+        return list(dict.fromkeys(names))
 
     def gsid_column(self, override: str | None) -> str:
         """The accounts-table column holding Gainsight GSIDs for one object."""

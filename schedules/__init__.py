@@ -29,6 +29,7 @@ CRON = {
     "activities": "15 */4 * * *",
     "surveys": "20 0 * * *",
     "product_usage": "30 0 * * 1",
+    "deleted_records": "40 0 * * *",
 }
 
 

@@ -49,6 +49,7 @@ FIRST_SYNC_SPAN = {
     "activities": None,  # surveys.lookback_days, the lookback cap
     "surveys": None,
     "product_usage": timedelta(weeks=4),
+    "deleted_records": timedelta(days=15),  # all that Gainsight keeps
 }
 __all__ = ["FAILURES_TABLE", "build_sensors", "failure_record", "redact"]
 

@@ -11,6 +11,7 @@ import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.assets.deleted_records import latest_by
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import four_hourly
 from gainsight_assets.settings import Settings
@@ -71,7 +72,9 @@ def build_activities_asset(settings: Settings):
         metadata={
             "column_descriptions": COLUMN_DESCRIPTIONS,
             "partition_expr": "modified_at",
-            "latest_by": {"key": ["activity_id"], "order": "modified_at"},
+            "latest_by": latest_by(
+                settings, ["activity_id"], "modified_at", {"activity_id": "record_id"}
+            ),
         },
         check_specs=quality_check_specs(KEY, GRAIN),
         description=(

@@ -17,6 +17,7 @@ import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.assets.deleted_records import latest_by
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import daily
 from gainsight_assets.settings import (
@@ -122,7 +123,12 @@ def build_survey_asset(settings: Settings):
         metadata={
             "column_descriptions": COLUMN_DESCRIPTIONS,
             "partition_expr": "modified_at",
-            "latest_by": {"key": ["source_object", "response_id"], "order": "modified_at"},
+            "latest_by": latest_by(
+                settings,
+                ["source_object", "response_id"],
+                "modified_at",
+                {"source_object": "object", "response_id": "record_id"},
+            ),
         },
         check_specs=quality_check_specs(KEY, GRAIN),
         description=(

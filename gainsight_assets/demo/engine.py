@@ -340,6 +340,10 @@ class _ResultCache:
         self._items: OrderedDict[Hashable, pl.DataFrame] = OrderedDict()
         self._lock = threading.Lock()
 
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
     def get(self, key: Hashable) -> pl.DataFrame | None:
         with self._lock:
             found = self._items.get(key)
@@ -368,6 +372,11 @@ class _PageCache:
         self._items: OrderedDict[Hashable, Page] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
 
     def get(self, key: Hashable) -> Page | None:
         with self._lock:
@@ -409,6 +418,45 @@ class QueryEngine:
         }
         self._results = _ResultCache(cache_entries, cache_bytes)
         self._pages = _PageCache(page_cache_bytes)
+        self._deletions = threading.Lock()
+
+    def delete(
+        self, object_name: str, record_ids: list[str], *, at_ms: int, log_object: str
+    ) -> list[str]:
+        """Remove records (by Gsid) from an object's answers and append them to the log object.
+
+        Returns the ids that were present (and so deleted); unknown ids are ignored, as a second
+        delete of the same record is. Cached results and pages are dropped.
+        """
+        name = self.dataset.resolve(object_name)
+        log_name = self.dataset.resolve(log_object)
+        if name is None or log_name is None:
+            raise KeyError(f"the demo tenant has no object {object_name!r} or {log_object!r}")
+        with self._deletions:
+            view = self._views[name]
+            wanted = list(dict.fromkeys(record_ids))
+            present = view.frame.filter(pl.col("Gsid").is_in(wanted))["Gsid"].to_list()
+            if not present:
+                return []
+            kept = view.frame.filter(~pl.col("Gsid").is_in(present))
+            self._views[name] = _ObjectView(name, kept, self.dataset.describe[name])
+            log = self._views[log_name]
+            start = log.frame.height
+            prefix = self.dataset.describe[log_name]["keyPrefix"]
+            entries = pl.DataFrame(
+                {
+                    "Gsid": [f"{prefix}{start + n:032d}" for n in range(len(present))],
+                    "ObjectName": [self.dataset.describe[name]["objectName"]] * len(present),
+                    "RecordId": present,
+                    "DeletedOn": [at_ms] * len(present),
+                },
+                schema=log.frame.schema,
+            )
+            frame = pl.concat([log.frame, entries])
+            self._views[log_name] = _ObjectView(log_name, frame, self.dataset.describe[log_name])
+            self._results.clear()
+            self._pages.clear()
+            return present
 
     def query(self, object_name: str, body: Any) -> Page:
         """One page of records for a query body; raises ``QueryError`` for bad requests."""

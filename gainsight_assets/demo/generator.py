@@ -273,6 +273,18 @@ PERSON = ObjectSpec(
         MODIFIED,
     ),
 )
+DELETE_LOG = ObjectSpec(
+    "record_delete_log",
+    "Record Delete Log",
+    "STANDARD",
+    "1D01",
+    (
+        GSID,
+        _f("ObjectName", "STRING", label="Object Name"),
+        _f("RecordId", "STRING", label="Record ID"),
+        _f("DeletedOn", "DATETIME", label="Deleted On"),
+    ),
+)
 OBJECT_SPECS: tuple[ObjectSpec, ...] = (
     COMPANY,
     ACTIVITY,
@@ -284,6 +296,7 @@ OBJECT_SPECS: tuple[ObjectSpec, ...] = (
     RELATIONSHIP,
     CTA,
     PERSON,
+    DELETE_LOG,
 )
 PICKLIST_ITEM_PREFIX = "1I00"
 COMPANY_OPTIONS = {f.name: f.options for f in COMPANY.fields if f.options}
@@ -411,6 +424,16 @@ class DemoDataset:
         """Field name -> Gainsight dataType of one object."""
         return {f["fieldName"]: f["dataType"] for f in self.describe[object_name]["fields"]}
 
+    def without(self, *object_names: str) -> DemoDataset:
+        """The same data without some objects (a tenant that lacks them)."""
+        dropped = {self.resolve(name) for name in object_names}
+        return DemoDataset(
+            objects={n: f for n, f in self.objects.items() if n not in dropped},
+            describe={n: d for n, d in self.describe.items() if n not in dropped},
+            crm_accounts=self.crm_accounts,
+            anchor=self.anchor,
+        )
+
     def counts(self) -> dict[str, int]:
         return {name: frame.height for name, frame in self.objects.items()}
 
@@ -452,6 +475,8 @@ def generate_dataset(
         "relationship": _empty(RELATIONSHIP),
         "call_to_action": _ctas(ctx, company_base, companies // 4),
         "person": _empty(PERSON),
+        # Deletions the tenant applies (DemoTenant.delete) are logged here, as Gainsight does.
+        "record_delete_log": _empty(DELETE_LOG),
     }
     describe = {spec.name: describe_payload(spec, picklists) for spec in OBJECT_SPECS}
     return DemoDataset(

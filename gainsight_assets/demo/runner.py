@@ -21,7 +21,7 @@ from gainsight_assets.demo.server import DemoTenant
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, downstream_enabled
 from gainsight_assets.objects import SyncObject, enabled_objects
 from gainsight_assets.runs import RunTarget, ensure_dagster_home, run_starter
-from gainsight_assets.settings import SETTINGS_ENV, load_settings
+from gainsight_assets.settings import SETTINGS_ENV, Settings, load_settings
 from resources.gainsight import GainsightResource
 from resources.warehouse import TableRef, WarehouseResource
 
@@ -35,6 +35,7 @@ DEMO_SPANS = {
     "activities": timedelta(days=7),
     "surveys": timedelta(days=30),
     "product_usage": timedelta(weeks=4),
+    "deleted_records": timedelta(days=15),
 }
 TABLES = (
     "companies",
@@ -43,6 +44,7 @@ TABLES = (
     "product_usage",
     "customer_usage_weekly",
     "unmatched_records",
+    "deleted_records",
 )
 JOB_WIDTH = 30
 
@@ -93,6 +95,8 @@ def run_demo(
                 window = recent_range(obj, now)
                 if window is None:
                     continue
+                if obj.name == "deleted_records":
+                    out(delete_some(tenant, settings, now - timedelta(days=1)))
                 run = starter.run(RunTarget.span(obj.job_name, window.start, window.end))
                 outcome[obj.job_name] = run.ok
                 out(run.line(width=JOB_WIDTH))
@@ -103,6 +107,19 @@ def run_demo(
     out("")
     out(summarize(warehouse))
     return outcome
+
+
+def delete_some(tenant: DemoTenant, settings: Settings, at: datetime) -> str:
+    """Delete a few records of each synced object in the tenant, as a user would, so that the
+    deletions sync has something to show."""
+    counts = []
+    for name in settings.tracked_objects():
+        found = tenant.dataset.resolve(name)
+        if found is None:
+            continue
+        ids = tenant.dataset.objects[found]["Gsid"].head(2).to_list()
+        counts.append(f"{len(tenant.delete(name, ids, at=at))} {name}")
+    return f"Deleted in the demo tenant ({at:%Y-%m-%d}): {', '.join(counts)} records"
 
 
 def summarize(warehouse: WarehouseResource) -> str:

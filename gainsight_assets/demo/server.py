@@ -8,8 +8,9 @@ It can enforce a fixed-window rate limit, inject faults (429, 5xx, delays, HTML,
 connections) and counts every call, so that tests and benchmarks can check a client's behaviour.
 
 Control endpoints (no access key; loopback only): ``GET /__demo__/stats``,
-``POST /__demo__/stats/reset``, ``POST /__demo__/faults`` (a JSON list of faults) and
-``DELETE /__demo__/faults``.
+``POST /__demo__/stats/reset``, ``POST /__demo__/faults`` (a JSON list of faults),
+``DELETE /__demo__/faults`` and ``POST /__demo__/delete`` (``{"object", "ids", "at"}``: delete
+records, which then answer no query and appear in ``record_delete_log``).
 
 Run it with ``gainsight-demo-tenant`` or ``python -m gainsight_assets.demo.server``.
 """
@@ -48,6 +49,7 @@ OBJECTS_PATH = "/v1/meta/services/objects"
 DESCRIBE_PREFIX = "/v1/meta/services/objects/"
 QUERY_PREFIX = "/v1/data/objects/query/"
 CONTROL_PREFIX = "/__demo__/"
+DELETE_LOG = "record_delete_log"
 JSON_TYPE = "application/json"
 
 
@@ -427,6 +429,21 @@ class DemoTenant:
     def reset_stats(self) -> None:
         self.calls.reset()
 
+    # -- deletions --
+
+    def delete(
+        self, object_name: str, record_ids: list[str], *, at: datetime | None = None
+    ) -> list[str]:
+        """Delete records by Gsid, as a user in Gainsight would: they stop answering queries
+        and ``record_delete_log`` gains one entry each, ``DeletedOn`` = ``at`` (default now).
+        Returns the ids that existed."""
+        when = at or datetime.now(UTC)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return self.engine.delete(
+            object_name, record_ids, at_ms=round(when.timestamp() * 1000), log_object=DELETE_LOG
+        )
+
     # -- the API --
 
     def authorized(self, key: str | None) -> bool:
@@ -523,6 +540,18 @@ class DemoTenant:
         if action == "stats/reset" and method == "POST":
             self.reset_stats()
             return Response.json(200, {"reset": True})
+        if action == "delete" and method == "POST":
+            try:
+                payload = json.loads(body or b"{}")
+                at = payload.get("at")
+                deleted = self.delete(
+                    str(payload["object"]),
+                    [str(i) for i in payload["ids"]],
+                    at=datetime.fromisoformat(at.replace("Z", "+00:00")) if at else None,
+                )
+            except (json.JSONDecodeError, KeyError, ValueError, TypeError, AttributeError) as err:
+                return Response.json(400, {"error": f"bad delete request: {err}"})
+            return Response.json(200, {"deleted": deleted})
         if action == "faults" and method == "DELETE":
             self.clear_faults()
             return Response.json(200, {"pending": 0})

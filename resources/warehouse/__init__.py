@@ -7,7 +7,7 @@ naive-UTC timestamps. Dagster reaches them through :class:`WarehouseIOManager` (
 inputs) and :class:`WarehouseResource` (side tables read or written by asset code).
 """
 
-from resources.warehouse.engine import LatestSpec, WarehouseEngine, open_engine
+from resources.warehouse.engine import Exclude, LatestSpec, WarehouseEngine, open_engine
 from resources.warehouse.errors import (
     IdentifierError,
     SchemaEvolutionError,
@@ -30,6 +30,7 @@ from resources.warehouse.url import (
 from resources.warehouse.writes import KeyedRows
 
 __all__ = [
+    "Exclude",
     "IdentifierError",
     "KeyedRows",
     "LatestSpec",

@@ -26,7 +26,11 @@ Guarantees of :meth:`WarehouseEngine.replace` (the only write):
 - **Bulk only**: DuckDB inserts from the frame's Arrow table, Postgres through ``COPY FROM STDIN``.
 
 Reads return timestamps as ``Datetime("us", "UTC")`` (stored naive UTC). The registry of latest
-views is the table ``_warehouse.latest_views`` (key columns, order column per table).
+views is the table ``_warehouse.latest_views`` (key columns, order column per table, and an
+optional exclusion). A latest view with an exclusion (``Exclude``: another table and the column
+pairs that match) leaves out the keys that table lists, and only while that table exists; a
+``<table>_excluded`` view shows the stored rows it leaves out. :meth:`refresh_views_excluding`
+recreates both after the excluding table is written.
 """
 
 from __future__ import annotations
@@ -49,18 +53,45 @@ from resources.warehouse.refs import TableRef, Window, sql_value
 from resources.warehouse.sqltypes import NULL, TEXT, canonical_type, write_dtype
 from resources.warehouse.url import WarehouseTarget, parse_warehouse_url
 
-__all__ = ["LatestSpec", "TableRef", "WarehouseEngine", "Window", "open_engine"]
+__all__ = ["Exclude", "LatestSpec", "TableRef", "WarehouseEngine", "Window", "open_engine"]
 
 META = TableRef("_warehouse", "latest_views")
+
+
+def excluded_view(table: TableRef) -> TableRef:
+    """``<table>_excluded``: the stored rows a latest view's exclusion leaves out."""
+    return TableRef(table.schema, f"{table.name}_excluded")
+
+
 Bind = Callable[[object], str]
 
 
 @dataclass(frozen=True)
+class Exclude:
+    """Rows of ``table`` that hide matching rows: ``on`` pairs (column, column of ``table``)."""
+
+    table: TableRef
+    on: tuple[tuple[str, str], ...]
+
+    def to_json(self) -> str:
+        return json.dumps({"table": str(self.table), "on": [list(pair) for pair in self.on]})
+
+    @classmethod
+    def from_json(cls, text: str | None) -> Exclude | None:
+        if not text:
+            return None
+        raw = json.loads(text)
+        return cls(TableRef.parse(raw["table"]), tuple((a, b) for a, b in raw["on"]))
+
+
+@dataclass(frozen=True)
 class LatestSpec:
-    """How a ``<table>_latest`` view picks rows: the last ``order`` value per ``key``."""
+    """How a ``<table>_latest`` view picks rows: the last ``order`` value per ``key``, without
+    the keys ``exclude`` lists."""
 
     key: tuple[str, ...]
     order: str
+    exclude: Exclude | None = None
 
 
 class WarehouseEngine(ABC):
@@ -337,7 +368,7 @@ class WarehouseEngine(ABC):
         raise_conflicts(table, [c for c in plan.conflicts if self._holds_values(table, c.column)])
         spec = self._latest_spec(table)
         if spec is not None:
-            self._execute(f"DROP VIEW IF EXISTS {self._name(table.latest_view)}")
+            self._drop_latest_views(table)
         name = self._name(table)
         for column, logical in plan.add.items():
             self._execute(
@@ -365,14 +396,19 @@ class WarehouseEngine(ABC):
 
     # ----------------------------------------------------------------- latest views
     def ensure_latest_view(
-        self, table: TableRef, key_columns: Sequence[str], order_column: str
+        self,
+        table: TableRef,
+        key_columns: Sequence[str],
+        order_column: str,
+        exclude: Exclude | None = None,
     ) -> TableRef:
         """Create or replace ``<schema>.<name>_latest``: the row with the greatest
-        ``order_column`` per key (DISTINCT ON; NULL orders last, ties pick any row)."""
+        ``order_column`` per key (DISTINCT ON; NULL orders last, ties pick any row), without the
+        keys ``exclude`` lists while its table exists."""
         key = tuple(key_columns)
         if isinstance(key_columns, str) or not key:
             raise ValueError(f"{table}: latest view key_columns must be a non-empty list.")
-        spec = LatestSpec(key, order_column)
+        spec = LatestSpec(key, order_column, exclude)
         view = table.latest_view
         with self._transaction():
             self._lock(table)
@@ -384,16 +420,65 @@ class WarehouseEngine(ABC):
                     f"Cannot create the view {view}: a table of that name exists. Rename it."
                 )
             self._register_latest(table, spec)
-            self._execute(f"DROP VIEW IF EXISTS {self._name(view)}")
+            self._drop_latest_views(table)
             self._create_latest_view(table, spec)
         return view
 
+    def refresh_views_excluding(self, excluding: TableRef) -> list[TableRef]:
+        """Recreate the latest views whose exclusion reads ``excluding`` (after it was written,
+        or created): the views they are now."""
+        if self._resolve(META) is None or "exclude_by" not in self._columns_of(META):
+            return []
+        rows = self._fetchall(
+            f"SELECT table_schema, table_name, key_columns, order_column, exclude_by"
+            f" FROM {self._name(META)} WHERE exclude_by IS NOT NULL"
+        )
+        refreshed = []
+        for schema, name, key, order, exclude_by in rows:
+            exclude = Exclude.from_json(exclude_by)
+            if exclude is None or fold(str(exclude.table)) != fold(str(excluding)):
+                continue
+            table = TableRef(schema, name)
+            with self._transaction():
+                self._lock(table)
+                if self._resolve(table) != "table":
+                    continue
+                self._drop_latest_views(table)
+                self._create_latest_view(table, LatestSpec(tuple(json.loads(key)), order, exclude))
+            refreshed.append(table.latest_view)
+        return refreshed
+
+    def _drop_latest_views(self, table: TableRef) -> None:
+        self._execute(f"DROP VIEW IF EXISTS {self._name(excluded_view(table))}")
+        self._execute(f"DROP VIEW IF EXISTS {self._name(table.latest_view)}")
+
     def _create_latest_view(self, table: TableRef, spec: LatestSpec) -> None:
         keys = ", ".join(quote_ident(column) for column in spec.key)
+        hidden = self._exclusion(spec.exclude)
+        where = f" WHERE NOT {hidden}" if hidden else ""
         self._execute(
             f"CREATE VIEW {self._name(table.latest_view)} AS SELECT DISTINCT ON ({keys}) *"
-            f" FROM {self._name(table)} ORDER BY {keys}, {quote_ident(spec.order)} DESC NULLS LAST"
+            f" FROM {self._name(table)} AS t{where}"
+            f" ORDER BY {keys}, {quote_ident(spec.order)} DESC NULLS LAST"
         )
+        if hidden:
+            self._execute(
+                f"CREATE VIEW {self._name(excluded_view(table))} AS SELECT *"
+                f" FROM {self._name(table)} AS t WHERE {hidden}"
+            )
+
+    def _exclusion(self, exclude: Exclude | None) -> str | None:
+        """``EXISTS (...)`` matching a row ``t`` to the excluding table; ``None`` while that
+        table (or one of its columns) does not exist."""
+        if exclude is None or self._resolve(exclude.table) is None:
+            return None
+        columns = {fold(c) for c in self._columns_of(exclude.table)}
+        if not all(fold(theirs) in columns for _, theirs in exclude.on):
+            return None
+        match = " AND ".join(
+            f"x.{quote_ident(theirs)} = t.{quote_ident(ours)}" for ours, theirs in exclude.on
+        )
+        return f"EXISTS (SELECT 1 FROM {self._name(exclude.table)} AS x WHERE {match})"
 
     def _register_latest(self, table: TableRef, spec: LatestSpec) -> None:
         self._lock(META)
@@ -403,26 +488,37 @@ class WarehouseEngine(ABC):
                 f"CREATE TABLE IF NOT EXISTS {self._name(META)} (table_schema TEXT NOT NULL,"
                 " table_name TEXT NOT NULL, key_columns TEXT NOT NULL, order_column TEXT NOT NULL)"
             )
+        if "exclude_by" not in self._columns_of(META):  # registries made before exclusions
+            self._execute(f"ALTER TABLE {self._name(META)} ADD COLUMN exclude_by TEXT")
         self._execute(
             f"DELETE FROM {self._name(META)} WHERE table_schema = $1 AND table_name = $2",
             [table.schema, table.name],
         )
         self._execute(
-            f"INSERT INTO {self._name(META)} VALUES ($1, $2, $3, $4)",
-            [table.schema, table.name, json.dumps(list(spec.key)), spec.order],
+            f"INSERT INTO {self._name(META)} (table_schema, table_name, key_columns,"
+            " order_column, exclude_by) VALUES ($1, $2, $3, $4, $5)",
+            [
+                table.schema,
+                table.name,
+                json.dumps(list(spec.key)),
+                spec.order,
+                spec.exclude.to_json() if spec.exclude else None,
+            ],
         )
 
     def _latest_spec(self, table: TableRef) -> LatestSpec | None:
         if self._resolve(META) is None:
             return None
+        exclude_by = "exclude_by" if "exclude_by" in self._columns_of(META) else "NULL"
         rows = self._fetchall(
-            f"SELECT key_columns, order_column FROM {self._name(META)}"
+            f"SELECT key_columns, order_column, {exclude_by} FROM {self._name(META)}"
             " WHERE table_schema = $1 AND table_name = $2",
             [table.schema, table.name],
         )
         if not rows:
             return None
-        return LatestSpec(tuple(json.loads(rows[0][0])), rows[0][1])
+        key, order, exclude = rows[0]
+        return LatestSpec(tuple(json.loads(key)), order, Exclude.from_json(exclude))
 
     # ----------------------------------------------------------------- SQL helpers
     @staticmethod

@@ -47,7 +47,7 @@ from dagster import (
     TimeWindowPartitionsDefinition,
 )
 
-from resources.warehouse.engine import LatestSpec, open_engine
+from resources.warehouse.engine import Exclude, LatestSpec, open_engine
 from resources.warehouse.errors import TableNotFoundError, WarehouseError
 from resources.warehouse.refs import TableRef, Window
 from resources.warehouse.resource import WarehouseConnection
@@ -84,7 +84,8 @@ class WarehouseIOManager(ConfigurableIOManager, WarehouseConnection):
         with open_engine(target) as engine:
             rows = engine.replace(table, obj, window=window, only_keys=only_keys)
             if latest is not None:
-                engine.ensure_latest_view(table, latest.key, latest.order)
+                engine.ensure_latest_view(table, latest.key, latest.order, latest.exclude)
+            engine.refresh_views_excluding(table)
             columns = engine.columns(table)
         descriptions = metadata.get("column_descriptions") or {}
         context.add_output_metadata(
@@ -150,7 +151,8 @@ def partition_window(
 
 
 def latest_spec(value: object, key: str) -> LatestSpec | None:
-    """Parse ``latest_by={"key": [...], "order": "<col>"}`` (``key`` may be one name)."""
+    """Parse ``latest_by={"key": [...], "order": "<col>"}`` (``key`` may be one name), with an
+    optional ``"exclude": {"table": "schema.table", "on": {"<col>": "<its col>"}}``."""
     if value is None:
         return None
     if isinstance(value, Mapping):
@@ -158,17 +160,40 @@ def latest_spec(value: object, key: str) -> LatestSpec | None:
         order = value.get("order")
         if isinstance(keys, str):
             keys = [keys]
+        exclude = _exclude(value.get("exclude"))
         if (
             isinstance(keys, list | tuple)
             and keys
             and all(isinstance(k, str) for k in keys)
             and isinstance(order, str)
+            and exclude is not False
         ):
-            return LatestSpec(tuple(keys), order)
+            return LatestSpec(tuple(keys), order, exclude or None)
     raise WarehouseError(
         f"Asset {key}: metadata latest_by must look like"
-        f" {{'key': ['id'], 'order': 'updated_at'}}, got {value!r}."
+        f" {{'key': ['id'], 'order': 'updated_at'}} (optionally with 'exclude':"
+        f" {{'table': 'schema.table', 'on': {{'id': 'record_id'}}}}), got {value!r}."
     )
+
+
+def _exclude(value: object) -> Exclude | bool | None:
+    """The exclusion of a latest_by; ``None`` without one, ``False`` when it is malformed."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        return False
+    table, on = value.get("table"), value.get("on")
+    if (
+        not isinstance(table, str)
+        or not isinstance(on, Mapping)
+        or not on
+        or not all(isinstance(a, str) and isinstance(b, str) for a, b in on.items())
+    ):
+        return False
+    try:
+        return Exclude(TableRef.parse(table), tuple(on.items()))
+    except ValueError:
+        return False
 
 
 def output_metadata(

@@ -18,7 +18,7 @@ import polars as pl
 from dagster import Config, ConfigurableResource
 from pydantic import Field
 
-from resources.warehouse.engine import WarehouseEngine, open_engine
+from resources.warehouse.engine import Exclude, WarehouseEngine, open_engine
 from resources.warehouse.refs import TableRef, Window
 from resources.warehouse.url import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,
@@ -110,10 +110,14 @@ class WarehouseResource(ConfigurableResource, WarehouseConnection):
             return engine.duplicates(as_table(table), grain, window=window)
 
     def ensure_latest_view(
-        self, table: TableLike, key_columns: Sequence[str], order_column: str
+        self,
+        table: TableLike,
+        key_columns: Sequence[str],
+        order_column: str,
+        exclude: Exclude | None = None,
     ) -> TableRef:
         with self.engine() as engine:
-            return engine.ensure_latest_view(as_table(table), key_columns, order_column)
+            return engine.ensure_latest_view(as_table(table), key_columns, order_column, exclude)
 
     def query(self, sql: str, params: Sequence[object] | None = None) -> pl.DataFrame:
         with self.engine() as engine:

@@ -18,6 +18,7 @@ JOBS = {
     "gainsight_activities_sync",
     "gainsight_surveys_sync",
     "gainsight_product_usage_sync",
+    "gainsight_deleted_records_sync",
     CUSTOMER_USAGE_JOB,
 }
 
@@ -43,6 +44,11 @@ def test_the_demo_runs_every_job_and_fills_every_table(
     assert "salesforce accounts loaded into salesforce.account" in printed
     for job in JOBS:
         assert re.search(rf"^{job}\s+Completed\s+\S+\s+rows \d+", printed, re.MULTILINE), job
+    assert re.search(
+        r"^Deleted in the demo tenant \(\S+\): 2 Company, 2 activity_timeline",
+        printed,
+        re.MULTILINE,
+    )
     assert "DEBUG" not in printed
     assert (dagster_home / "dagster.yaml").exists()  # the instance lives in the temp home
     # every run belongs to the code location (job history, timeline, re-execution, sensors)

@@ -172,6 +172,7 @@ def test_the_ui_lists_schedules_sensors_and_the_gate_check(webserver) -> None:
         "gainsight_activities_sync_schedule",
         "gainsight_surveys_sync_schedule",
         "gainsight_product_usage_sync_schedule",
+        "gainsight_deleted_records_sync_schedule",
     }
     assert {s["name"] for s in repo["sensors"]} == {
         "gainsight_gate_sensor",

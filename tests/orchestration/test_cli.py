@@ -28,7 +28,7 @@ from schedules import last_closed_partition
 from tests.assets.helpers import exists, read, seed_accounts
 from tests.conftest import DEMO_KEY
 
-OBJECTS = ("companies", "activities", "surveys", "product_usage")
+OBJECTS = ("companies", "activities", "surveys", "product_usage", "deleted_records")
 QUERY_PATH = "/v1/data/objects/query/"
 
 
@@ -291,7 +291,7 @@ def test_status_lists_only_enabled_objects(cli_env, capsys, tmp_path: Path, monk
     write_settings(tmp_path, monkeypatch, lambda raw: raw["company"].update(enabled=False))
     code, out, _ = run_cli(capsys, "status")
     assert code == 0
-    assert list(status_rows(out)) == ["activities", "surveys", "product_usage"]
+    assert list(status_rows(out)) == ["activities", "surveys", "product_usage", "deleted_records"]
 
 
 def test_run_prints_one_summary_line_and_the_run_is_the_code_locations(
@@ -379,6 +379,7 @@ def test_one_failing_object_does_not_stop_the_others(
         "activities": "Failed",
         "surveys": "Completed",
         "product_usage": "Completed",
+        "deleted_records": "Completed",
     }
     reason = lines["activities"]["reason"]
     assert reason.startswith("MissingFieldError: ")

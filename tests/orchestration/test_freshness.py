@@ -64,4 +64,10 @@ def test_every_object_has_a_freshness_check(duckdb_url: str, tmp_path: Path) -> 
         for c in defs.resolve_asset_graph().asset_check_keys
         if c.name == "freshness_check"
     }
-    assert checked == {"companies", "activities", "survey_responses", "product_usage"}
+    assert checked == {
+        "companies",
+        "activities",
+        "survey_responses",
+        "product_usage",
+        "deleted_records",
+    }

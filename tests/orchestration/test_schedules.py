@@ -26,12 +26,14 @@ SCHEDULES = {
     "activities": "gainsight_activities_sync_schedule",
     "surveys": "gainsight_surveys_sync_schedule",
     "product_usage": "gainsight_product_usage_sync_schedule",
+    "deleted_records": "gainsight_deleted_records_sync_schedule",
 }
 SETTING_SECTION = {
     "companies": "company",
     "activities": "activity",
     "surveys": "surveys",
     "product_usage": "product_usage",
+    "deleted_records": "deletions",
 }
 # Schedules never call Gainsight: the resource points at a closed port.
 NO_TENANT = "http://127.0.0.1:9"
@@ -109,6 +111,7 @@ def test_an_empty_accounts_table_keeps_the_gate_closed(
         ("companies", utc(2025, 3, 12, 0, 10), "2025-03-11"),
         ("companies", utc(2025, 3, 1, 0, 10), "2025-02-28"),
         ("product_usage", utc(2025, 3, 10, 0, 30), "2025-03-03"),
+        ("deleted_records", utc(2025, 3, 12, 0, 40), "2025-03-11"),
     ],
 )
 def test_an_open_gate_requests_the_last_closed_partition(
@@ -195,9 +198,11 @@ def test_a_disabled_object_gets_no_job_and_no_schedule(
     assert schedules == {name for other, name in SCHEDULES.items() if other != obj}
     assert {f"gainsight_{o}_sync" for o in SCHEDULES if o != obj} <= jobs
     # the weekly customer usage reads usage, surveys and activities: it needs all three
-    assert (CUSTOMER_USAGE_JOB in jobs) == (obj == "companies")
+    assert (CUSTOMER_USAGE_JOB in jobs) == (obj in {"companies", "deleted_records"})
     sensors = {s.name for s in repo.sensor_defs}
-    assert ("customer_usage_after_usage_sensor" in sensors) == (obj == "companies")
+    assert ("customer_usage_after_usage_sensor" in sensors) == (
+        obj in {"companies", "deleted_records"}
+    )
     assert {"gainsight_gate_sensor", "gainsight_failure_sensor"} <= sensors
 
 

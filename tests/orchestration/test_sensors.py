@@ -37,7 +37,7 @@ from gainsight_assets.settings import Settings, load_settings, parse_settings
 from tests.assets.helpers import exists, read, resources, run_object, seed_accounts
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
 
-OBJECTS = ("companies", "activities", "surveys", "product_usage")
+OBJECTS = ("companies", "activities", "surveys", "product_usage", "deleted_records")
 NO_TENANT = "http://127.0.0.1:9"  # sensors never call Gainsight
 
 
@@ -157,7 +157,7 @@ def test_an_object_that_ran_is_not_started_again(
     requests = by_job(tick(defs, "gainsight_gate_sensor", instance, online))
     assert set(requests) == {f"gainsight_{name}_sync" for name in OBJECTS if name != "companies"}
     # a failed first sync counts too: the operator re-runs it, the sensor does not loop
-    for name in ("activities", "surveys", "product_usage"):
+    for name in ("activities", "surveys", "product_usage", "deleted_records"):
         add_run(instance, f"gainsight_{name}_sync")
     result = tick(defs, "gainsight_gate_sensor", instance, online)
     assert not result.run_requests
@@ -171,7 +171,11 @@ def test_the_gate_sensor_leaves_disabled_objects_alone(
     settings = parse_settings({"company": {"enabled": False}, "surveys": {"enabled": False}})
     defs = build_definitions(settings, resources=offline)
     requests = by_job(tick(defs, "gainsight_gate_sensor", instance, offline))
-    assert set(requests) == {"gainsight_activities_sync", "gainsight_product_usage_sync"}
+    assert set(requests) == {
+        "gainsight_activities_sync",
+        "gainsight_product_usage_sync",
+        "gainsight_deleted_records_sync",
+    }
 
 
 def test_the_gate_sensor_observes_the_accounts_each_time_it_looks(
@@ -208,6 +212,7 @@ def test_run_all_requests_what_each_schedule_would(
         # surveys: the trailing lookback in one run, as the daily schedule asks
         "surveys": (max(lookback_start, settings.start_date).isoformat(), "2025-03-11"),
         "product_usage": ("2025-03-03", "2025-03-03"),
+        "deleted_records": ("2025-03-11", "2025-03-11"),
     }
     assert {job: span(r) for job, r in requests.items()} == {
         f"gainsight_{name}_sync": window for name, window in expected.items()
@@ -239,6 +244,7 @@ def test_run_all_only_runs_enabled_objects(
         "gainsight_companies_sync",
         "gainsight_surveys_sync",
         "gainsight_product_usage_sync",
+        "gainsight_deleted_records_sync",
     }
 
 

@@ -1,0 +1,284 @@
+"""``gainsight/deleted_records``: the records deleted in Gainsight, per day of deletion.
+
+Gainsight logs deletions for 15 days in ``deletions.object`` (``record_delete_log`` by default;
+``ObjectName``, ``RecordId``, ``DeletedOn``). Each run reads its window of that log in one paged
+query, limited to the objects this project syncs, and replaces the window's rows of
+``gainsight.deleted_records``. The ``_latest`` views leave these records out; the history tables
+keep them. A tenant without the log object gets a WARN check result, not a failed run.
+"""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import polars as pl
+from dagster import (
+    AssetCheckResult,
+    AssetCheckSeverity,
+    AssetCheckSpec,
+    AssetExecutionContext,
+    BackfillPolicy,
+    MetadataValue,
+    Output,
+    asset,
+)
+
+from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.columns import COLUMN_DESCRIPTIONS
+from gainsight_assets.partitions import daily
+from gainsight_assets.settings import Settings
+from gainsight_assets.sync import SyncRun, grain_check, require_fields
+from resources.gainsight import GainsightObjectNotFound, GainsightResource, and_where, window_where
+from resources.warehouse import TableRef, WarehouseResource, Window
+
+KEY = gainsight_key("deleted_records")
+TABLE = TableRef.from_asset_key(KEY)
+GRAIN = ("object", "record_id")
+SCHEMA = {
+    "object": pl.String,
+    "record_id": pl.String,
+    "deleted_at": pl.Datetime("us", "UTC"),
+    "partition": pl.String,
+}
+LOG_FIELDS = ("ObjectName", "RecordId", "DeletedOn")
+RETENTION = timedelta(days=15)  # how long Gainsight keeps a deletion in its log
+SYNCED_TABLES = ("companies", "activities", "survey_responses", "product_usage")
+
+
+def latest_by(settings: Settings, key: list[str], order: str, on: dict[str, str]) -> dict:
+    """A ``latest_by`` whose view leaves out deleted records (``on``: column -> column of
+    ``gainsight.deleted_records``) while deletions are synced."""
+    spec: dict = {"key": key, "order": order}
+    if settings.deletions.enabled:
+        spec["exclude"] = {"table": str(TABLE), "on": on}
+    return spec
+
+
+def check_specs() -> list[AssetCheckSpec]:
+    return [
+        AssetCheckSpec(
+            name="unique_grain",
+            asset=KEY,
+            description="One row per (object, record_id) in every synced window (ERROR).",
+        ),
+        AssetCheckSpec(
+            name="read_in_full",
+            asset=KEY,
+            description="The deletion log of the run's window was read to its end (WARN).",
+        ),
+        AssetCheckSpec(
+            name="deletions_gap",
+            asset=KEY,
+            description="No day of deletions was left unsynced until it left Gainsight's"
+            " 15-day log (WARN); otherwise which objects and range to re-sync.",
+        ),
+        AssetCheckSpec(
+            name="log_available",
+            asset=KEY,
+            description="The tenant has the deletion log object (deletions.object); without it"
+            " deletions are skipped (WARN).",
+        ),
+    ]
+
+
+def object_names_filter(names: list[str]) -> dict:
+    """``ObjectName IN (...)``: each name as configured and in lower case (how the log spells
+    object names varies; Gainsight object names match case-insensitively)."""
+    values = list(dict.fromkeys([*names, *(n.casefold() for n in names)]))
+    return {
+        "conditions": [{"name": "ObjectName", "alias": "A", "value": values, "operator": "IN"}],
+        "expression": "A",
+    }
+
+
+def shape_log(
+    page: pl.DataFrame, fields: dict[str, str], names: list[str], fmt: str
+) -> pl.DataFrame:
+    """Log entries as rows of ``gainsight.deleted_records``, object names as configured."""
+    canonical = {name.casefold(): name for name in names}
+    deleted_at = pl.col(fields["DeletedOn"]).cast(pl.Datetime("us", "UTC"))
+    return page.select(
+        pl.col(fields["ObjectName"])
+        .cast(pl.String)
+        .str.to_lowercase()
+        .replace_strict(canonical, default=pl.col(fields["ObjectName"]).cast(pl.String))
+        .alias("object"),
+        pl.col(fields["RecordId"]).cast(pl.String).alias("record_id"),
+        deleted_at.alias("deleted_at"),
+        deleted_at.dt.strftime(fmt).alias("partition"),
+    )
+
+
+def latest_deletion(frame: pl.DataFrame) -> pl.DataFrame:
+    """One row per deleted record: the last time it was deleted (a record can be restored from
+    the recycle bin and deleted again)."""
+    return (
+        frame.sort("deleted_at", "object", "record_id")
+        .unique(subset=list(GRAIN), keep="last", maintain_order=True)
+        .select(list(SCHEMA))
+    )
+
+
+def gap_check(
+    last_end: datetime | None,
+    run_start: datetime,
+    now: datetime,
+    names: list[str],
+    has_data: bool,
+) -> AssetCheckResult:
+    """``deletions_gap``: were deletions before this run's window synced while Gainsight still
+    had them? ``last_end`` is the end of the latest synced day before this run (None: never)."""
+    horizon = now - RETENTION
+    if last_end is None:  # never synced: what was deleted before this window is unknown
+        lost, since = has_data, None
+    else:
+        lost, since = last_end < run_start and last_end < horizon, last_end
+    if not lost:
+        return AssetCheckResult(
+            check_name="deletions_gap",
+            passed=True,
+            severity=AssetCheckSeverity.WARN,
+            description="Deletions are synced without a gap longer than Gainsight keeps them.",
+        )
+    until = min(run_start, horizon)
+    start = "the start of the synced data" if since is None else f"{since:%Y-%m-%d}"
+    return AssetCheckResult(
+        check_name="deletions_gap",
+        passed=False,
+        severity=AssetCheckSeverity.WARN,
+        description=(
+            f"Deletions between {start} and {until:%Y-%m-%d} may have been missed: Gainsight"
+            f" keeps them {RETENTION.days} days and they were not synced in time. Backfill"
+            " the deletions for the days Gainsight still holds and keep their schedule on."
+            f" Re-sync {', '.join(names)} over that range after removing its stored rows"
+            " (README, Deleted records): a re-sync alone keeps rows it does not read again."
+        ),
+        metadata={
+            "missed_from": start,
+            "missed_until": f"{until:%Y-%m-%d}",
+            "objects": MetadataValue.json(names),
+        },
+    )
+
+
+def last_synced_end(context: AssetExecutionContext, partitions_def) -> datetime | None:
+    """The end of the day of the latest deletions materialization (before this run's)."""
+    event = context.instance.get_latest_materialization_event(KEY)
+    materialization = event.asset_materialization if event is not None else None
+    if materialization is None or materialization.partition is None:
+        return None
+    return partitions_def.time_window_for_partition_key(materialization.partition).end
+
+
+def skipped(object_name: str, why: str) -> Iterator[AssetCheckResult]:
+    yield AssetCheckResult(
+        check_name="unique_grain",
+        passed=True,
+        severity=AssetCheckSeverity.ERROR,
+        description="Nothing written: deletions were skipped.",
+    )
+    yield AssetCheckResult(
+        check_name="read_in_full",
+        passed=True,
+        severity=AssetCheckSeverity.WARN,
+        description="Nothing read: deletions were skipped.",
+    )
+    yield AssetCheckResult(
+        check_name="deletions_gap",
+        passed=True,
+        severity=AssetCheckSeverity.WARN,
+        description="Not evaluated: deletions were skipped.",
+    )
+    yield AssetCheckResult(
+        check_name="log_available",
+        passed=False,
+        severity=AssetCheckSeverity.WARN,
+        description=f"Deletions skipped: {why} Set deletions.object in gainsight.yaml to the"
+        " tenant's deletion log (record_delete_log or record_delete_log_high_volume), or set"
+        " deletions.enabled: false.",
+        metadata={"object": object_name},
+    )
+
+
+def build_deleted_records_asset(settings: Settings):
+    cfg = settings.deletions
+
+    @asset(
+        key=KEY,
+        partitions_def=daily(settings.start_date),
+        backfill_policy=BackfillPolicy.single_run(),
+        output_required=False,
+        metadata={"column_descriptions": COLUMN_DESCRIPTIONS, "partition_expr": "deleted_at"},
+        check_specs=check_specs(),
+        description=(
+            f"Records deleted in Gainsight, per UTC day of deletion, read from `{cfg.object}`"
+            " for the synced objects. The `_latest` views leave them out; Gainsight keeps the"
+            " log 15 days, so a gap longer than that needs a re-sync of the objects."
+        ),
+        **shared_asset_args(),
+    )
+    def deleted_records(
+        context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
+    ) -> Iterator:
+        run = SyncRun(context, settings, gainsight, warehouse, cadence="daily")
+        run.open_gate(None)
+        last_end = last_synced_end(context, run.partitions_def)
+        names = settings.tracked_objects()
+        try:
+            description = gainsight.describe(cfg.object)
+        except GainsightObjectNotFound:
+            context.log.warning(
+                "Gainsight tenant has no object '%s'; deletions skipped.", cfg.object
+            )
+            yield from skipped(cfg.object, f"the tenant has no object '{cfg.object}'.")
+            return
+        fields = require_fields(description, {name: name for name in LOG_FIELDS})
+        start, end = run.window
+        stream = gainsight.query_pages(
+            cfg.object,
+            list(fields.values()),
+            where=and_where(
+                window_where(fields["DeletedOn"], start, end), object_names_filter(names)
+            ),
+            order_by={fields["DeletedOn"]: "asc", fields["RecordId"]: "asc"},
+            id_field=None,
+        )
+        fmt = run.partitions_def.fmt
+        fetched = run.collect(
+            stream, lambda page: shape_log(page, fields, names, fmt), date_col="deleted_at"
+        )
+        output = latest_deletion(
+            pl.concat([pl.DataFrame(schema=SCHEMA), fetched], how="vertical_relaxed")
+        )
+        by_object = dict(output["object"].value_counts().sort("object").iter_rows())
+        yield Output(
+            output,
+            metadata={
+                "rows_written": output.height,
+                "objects": MetadataValue.json(names),
+                "deleted_by_object": MetadataValue.json(by_object),
+                **run.api_metadata(),
+            },
+        )
+        yield grain_check(warehouse, {TABLE: (GRAIN, Window("deleted_at", start, end))})
+        yield AssetCheckResult(
+            check_name="read_in_full",
+            passed=run.read_in_full,
+            severity=AssetCheckSeverity.WARN,
+            description=(
+                "The deletion log of the window was read to its end."
+                if run.read_in_full
+                else f"Not read in full: {'; '.join(run.unread.values())}. Re-run the window."
+            ),
+        )
+        has_data = any(
+            warehouse.table_exists(TableRef("gainsight", name)) for name in SYNCED_TABLES
+        )
+        yield gap_check(last_end, start, datetime.now(UTC), names, has_data)
+        yield AssetCheckResult(
+            check_name="log_available",
+            passed=True,
+            severity=AssetCheckSeverity.WARN,
+            description=f"Read {cfg.object} for {', '.join(names)}.",
+        )
+
+    return deleted_records
