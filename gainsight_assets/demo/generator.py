@@ -2,7 +2,7 @@
 
 Every large column is derived from a row index with Polars' hash (``pl.col("i").hash(salt)``), so
 ten million rows generate in seconds and the same seed and anchor always give the same data (for
-one Polars version: Polars only promises stable hashes within a version). ``random.Random(seed)``
+one Polars version: Polars only promises stable hashes within a version). ``random.Random``
 is used only for the few picklist option ids.
 
 All dates fall in ``[anchor - days, anchor)`` and are stored as Int64 epoch milliseconds (UTC);
@@ -461,7 +461,7 @@ def generate_dataset(
     if days < 1:
         raise ValueError(f"days must be 1 or more, got {days}")
     ctx = _Context.create(seed=seed, anchor=_utc_anchor(anchor), days=days)
-    picklists = _picklist_ids(seed)
+    picklists = _picklist_ids(ctx.seed_number)
     users = _users(ctx, max(3, min(50, companies // 8 + 3)))
     company_base = _company_base(ctx, companies, users["Gsid"], picklists)
     objects = {
@@ -496,18 +496,18 @@ def _utc_anchor(anchor: datetime | None) -> datetime:
 # -- hash-based randomness ----------------------------------------------------------------------
 
 
-def _salt(seed: int, name: str) -> int:
-    return (seed * 0x9E3779B1 + zlib.crc32(name.encode())) % (1 << 62)
+def _salt(seed_number: int, name: str) -> int:
+    return (seed_number * 0x9E3779B1 + zlib.crc32(name.encode())) % (1 << 62)
 
 
 @dataclass(frozen=True)
 class _Rand:
     """Pseudo-random columns over the row index ``i``; each salt gives an independent column."""
 
-    seed: int
+    seed_number: int  # every random stream of the dataset derives from it
 
     def bits(self, salt: str, index: pl.Expr | None = None) -> pl.Expr:
-        return (pl.col("i") if index is None else index).hash(_salt(self.seed, salt))
+        return (pl.col("i") if index is None else index).hash(_salt(self.seed_number, salt))
 
     def below(self, salt: str, bound: int | pl.Expr) -> pl.Expr:
         """Int64 in ``[0, bound)``; ``bound`` may be a column (every value must be >= 1)."""
@@ -570,7 +570,7 @@ def gsid_expr(rand: _Rand, key_prefix: str, index: pl.Expr, salt: str) -> pl.Exp
         pl.lit(key_prefix),
         _encode(rand.bits(f"{salt}:a", index) % base**12, 12, GSID_ALPHABET),
         _encode(rand.bits(f"{salt}:b", index) % base**middle, middle, GSID_ALPHABET),
-        _encode(_permute(index, base**8, _salt(rand.seed, salt)), 8, GSID_ALPHABET),
+        _encode(_permute(index, base**8, _salt(rand.seed_number, salt)), 8, GSID_ALPHABET),
     )
 
 
@@ -579,7 +579,9 @@ def sfdc_id_expr(rand: _Rand, index: pl.Expr, pod: str) -> pl.Expr:
     return pl.concat_str(
         pl.lit(f"001{pod}0000"),
         _encode(
-            _permute(index, len(SFDC_ALPHABET) ** 6, _salt(rand.seed, "sfdc")), 6, SFDC_ALPHABET
+            _permute(index, len(SFDC_ALPHABET) ** 6, _salt(rand.seed_number, "sfdc")),
+            6,
+            SFDC_ALPHABET,
         ),
         _encode(rand.bits(f"sfdc:{pod}", index) % 32**3, 3, SFDC_SUFFIX_ALPHABET),
     )
@@ -590,7 +592,7 @@ def sfdc_id_expr(rand: _Rand, index: pl.Expr, pod: str) -> pl.Expr:
 
 @dataclass(frozen=True)
 class _Context:
-    seed: int
+    seed_number: int  # every random stream of the dataset derives from it
     anchor: datetime
     start_ms: int
     end_ms: int
@@ -604,7 +606,15 @@ class _Context:
         start_ms = end_ms - days * DAY_MS
         first_day_ms = -(-start_ms // DAY_MS) * DAY_MS
         day_count = -(-(end_ms - first_day_ms) // DAY_MS)
-        return cls(seed, anchor, start_ms, end_ms, first_day_ms, day_count, _Rand(seed))
+        return cls(
+            seed_number=seed,
+            anchor=anchor,
+            start_ms=start_ms,
+            end_ms=end_ms,
+            first_day_ms=first_day_ms,
+            day_count=day_count,
+            rand=_Rand(seed_number=seed),
+        )
 
     def moment(self, salt: str) -> pl.Expr:
         """A datetime (epoch ms) anywhere in the window."""
@@ -651,9 +661,9 @@ def _empty(spec: ObjectSpec) -> pl.DataFrame:
 # -- picklists ----------------------------------------------------------------------------------
 
 
-def _picklist_ids(seed: int) -> dict[str, dict[str, str]]:
+def _picklist_ids(seed_number: int) -> dict[str, dict[str, str]]:
     """Picklist field -> {"__category__": category GSID, label: option GSID}."""
-    rng = random.Random(seed)
+    rng = random.Random(seed_number)
 
     def gsid() -> str:
         return PICKLIST_ITEM_PREFIX + "".join(rng.choices(GSID_ALPHABET, k=32))
@@ -701,7 +711,7 @@ def _company_base(
 ) -> pl.DataFrame:
     """Company columns plus helpers: match kind, slug, seats (dropped from the served object)."""
     rand = ctx.rand
-    offset = ctx.seed % len(BRANDS)
+    offset = ctx.seed_number % len(BRANDS)
     brand_index = (pl.col("i") + offset) % len(BRANDS)
     sector_index = (pl.col("i") // len(BRANDS)) % len(SECTORS)
     brand = pl.lit(_series(BRANDS)).gather(brand_index)
