@@ -3,7 +3,8 @@
 1. ``crm_id``: the Gainsight company with that Gsid carries ``company.crm_id_field`` (e.g.
    ``SfdcAccountId``) equal to an account id in the primary CRM;
 2. ``gsid_field``: the account whose GSID column (``gsid_field``, or the object's override) equals
-   the key;
+   the key, when that key is a company Gainsight has: a GSID the CRM still holds for a company
+   deleted in Gainsight matches nothing (``unknown_company``);
 3. otherwise the record is unmatched and kept aside with a reason, never dropped.
 
 Rules that make the result deterministic, whatever order the inputs come in:
@@ -85,8 +86,12 @@ class AccountDirectory:
             ),
             CRM_ID,
         )
+        known = companies.select(pl.col("gsid").drop_nulls().unique())
         fallback = _candidates(
-            accounts.select(pl.col("gsid").alias("gs_company_id"), "account_id"), GSID_FIELD
+            accounts.join(known, on="gsid", how="semi").select(
+                pl.col("gsid").alias("gs_company_id"), "account_id"
+            ),
+            GSID_FIELD,
         )
         by_company = (
             pl.concat([direct, fallback.join(direct, on="gs_company_id", how="anti")])

@@ -23,6 +23,7 @@ COMPANIES = [
     {"Gsid": "C1", "SfdcAccountId": "001A"},
     {"Gsid": "C2", "SfdcAccountId": "001A"},  # a second company claiming the same account
     {"Gsid": "C3", "SfdcAccountId": "  "},  # a blank CRM id claims nothing
+    {"Gsid": "C9", "SfdcAccountId": None},  # known only through the CRM's GSID column
 ]
 ACCOUNTS = pl.DataFrame(
     {
@@ -255,7 +256,7 @@ def test_paging_that_stalls_keeps_stored_rows_and_fails_read_in_full(
     respx.reset()
     mock_tenant([activity("A1", "C1", "2025-03-05T10:00:00Z"), activity("A2", "C1")])
     respx.post(f"{BASE}/v1/data/objects/query/Company").mock(
-        side_effect=[bare(COMPANIES[:2]), bare(COMPANIES[2:])]
+        side_effect=[bare(COMPANIES[:2]), bare(COMPANIES[2:]), bare([])]
     )
     env["gainsight"] = GainsightResource(
         base_url=BASE, access_key=KEY, page_size=2, rate_limit_state_path=str(tmp_path / "r.json")

@@ -11,6 +11,7 @@ from gainsight_assets.resolve import (
     GSID_FIELD,
     REASON_AMBIGUOUS,
     REASON_MISSING_ID,
+    REASON_UNKNOWN_COMPANY,
     REASONS,
     AccountDirectory,
 )
@@ -60,6 +61,8 @@ def expected(accounts: pl.DataFrame, companies: pl.DataFrame, key: str | None) -
     direct = {clean(c) for g, c in companies.iter_rows() if clean(g) == key and clean(c) in ids}
     if direct:
         return direct.pop() if len(direct) == 1 else None
+    if key not in {clean(g) for g in companies["gsid"]}:
+        return None  # not a company Gainsight has (e.g. deleted): no GSID match
     fallback = {clean(a) for a, g in accounts.iter_rows() if clean(g) == key and clean(a)}
     return fallback.pop() if len(fallback) == 1 else None
 
@@ -82,6 +85,12 @@ def test_every_record_lands_once_and_where_the_rules_say(data) -> None:
     assert got == {i: a for i, a in want.items() if a is not None}
     assert set(matched["match_method"].to_list()) <= {CRM_ID, GSID_FIELD}
     assert set(unmatched["reason"].to_list()) <= set(REASONS)
+    # a key naming no Gainsight company is unknown, whatever the CRM's GSID column holds
+    known = {clean(g) for g in companies["gsid"]} - {None}
+    reasons = dict(zip(unmatched["id"], unmatched["reason"], strict=True))
+    for i, k in records.iter_rows():
+        if clean(k) is not None and clean(k) not in known:
+            assert reasons[i] == REASON_UNKNOWN_COMPANY
 
 
 @settings(max_examples=200, deadline=None)
@@ -129,13 +138,14 @@ def test_usage_keys_resolve_once_account_ids_first(data) -> None:
 
 def test_ambiguity_is_reported_as_such() -> None:
     accounts = frame(account_id=["001", "002", "001"], gsid=["GS", "GS ", "GS"])
-    matched, unmatched = AccountDirectory.build(accounts, frame(gsid=[], crm_id=[])).resolve(
+    gainsight = frame(gsid=["GS"], crm_id=[None])
+    matched, unmatched = AccountDirectory.build(accounts, gainsight).resolve(
         frame(id=["r"], key=["GS"]), "key"
     )
     assert matched.height == 0 and unmatched["reason"].to_list() == [REASON_AMBIGUOUS]
     # the same account listed twice is one account, not an ambiguity
     accounts = frame(account_id=["001", " 001"], gsid=["GS", "GS"])
-    matched, _ = AccountDirectory.build(accounts, frame(gsid=[], crm_id=[])).resolve(
+    matched, _ = AccountDirectory.build(accounts, gainsight).resolve(
         frame(id=["r"], key=["GS"]), "key"
     )
     assert matched["account_id"].to_list() == ["001"]
