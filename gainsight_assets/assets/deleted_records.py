@@ -2,8 +2,9 @@
 
 Gainsight logs deletions for 15 days in ``deletions.object`` (``record_delete_log`` by default;
 ``ObjectName``, ``RecordId``, ``DeletedOn``). Each run reads its window of that log in one paged
-query, limited to the objects this project syncs, and replaces the window's rows of
-``gainsight.deleted_records``. The ``_latest`` views leave these records out; the history tables
+query, limited to the objects this project syncs, and stores them in
+``gainsight.deleted_records`` by key: a deletion once stored stays, even when the window is
+re-read after Gainsight dropped it from its log. The ``_latest`` views leave these records out; the history tables
 keep them. A tenant without the log object gets a WARN check result, not a failed run.
 """
 
@@ -26,9 +27,9 @@ from gainsight_assets.assets.common import gainsight_key, shared_asset_args
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import daily
 from gainsight_assets.settings import Settings
-from gainsight_assets.sync import SyncRun, grain_check, require_fields
+from gainsight_assets.sync import SyncRun, grain_check, read_keys, require_fields
 from resources.gainsight import GainsightObjectNotFound, GainsightResource, and_where, window_where
-from resources.warehouse import TableRef, WarehouseResource, Window
+from resources.warehouse import KeyedRows, TableRef, WarehouseResource, Window
 
 KEY = gainsight_key("deleted_records")
 TABLE = TableRef.from_asset_key(KEY)
@@ -250,8 +251,9 @@ def build_deleted_records_asset(settings: Settings):
             pl.concat([pl.DataFrame(schema=SCHEMA), fetched], how="vertical_relaxed")
         )
         by_object = dict(output["object"].value_counts().sort("object").iter_rows())
+        # by key, never the whole window: a re-run after the log expired reads nothing
         yield Output(
-            output,
+            KeyedRows(output, read_keys(output, GRAIN)),
             metadata={
                 "rows_written": output.height,
                 "objects": MetadataValue.json(names),
