@@ -323,13 +323,15 @@ class SyncRun:
         table: TableRef,
         grain: Sequence[str],
         window_column: str,
+        also_grains: Mapping[TableRef, Sequence[str]] | None = None,
         matched_records: int | None = None,
         extra_metadata: Mapping[str, Any] | None = None,
     ) -> Iterable[Output | AssetCheckResult]:
         """The output with its metadata, then the grain, match-rate and read-in-full checks.
 
         The grain check runs after the output is stored and reads the warehouse, so it sees
-        what a consumer sees: the table and the unmatched records in the run's window.
+        what a consumer sees: the table and the unmatched records in the run's window, and
+        ``also_grains`` (side tables the asset writes, windowed on the same column).
         """
         frame = value.rows if isinstance(value, KeyedRows) else value
         matched = frame.height if matched_records is None else matched_records
@@ -350,6 +352,10 @@ class SyncRun:
             self.warehouse,
             {
                 table: (grain, Window(window_column, start, end)),
+                **{
+                    side: (side_grain, Window(window_column, start, end))
+                    for side, side_grain in (also_grains or {}).items()
+                },
                 UNMATCHED_TABLE: (UNMATCHED_GRAIN, Window("partition_start", start, end)),
             },
         )

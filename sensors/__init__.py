@@ -10,10 +10,14 @@
   ``gainsight.sync_failures`` and the sensor log.
 - ``customer_usage_after_usage_sensor``: refreshes ``customer_usage_weekly`` for a week once per
   new product-usage materialization of that week, unless the week was refreshed after it landed.
+- ``product_usage_after_deletions_sensor``: when deletions land for usage records that a stored
+  week was aggregated from, re-materializes that week once per batch of deletions, so the
+  aggregate stops counting them.
 
 The gate sensor also records an observation of ``primary_crm/accounts`` each time it looks.
 """
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import polars as pl
@@ -243,6 +247,81 @@ def _refreshed_after(
     return bool(later)
 
 
+DELETED_KEY = AssetKey(["gainsight", "deleted_records"])
+
+
+def deleted_usage_weeks(
+    warehouse: WarehouseResource, usage_object: str, partitions_def
+) -> dict[str, str]:
+    """Week partition -> a digest of its deleted source records, for each stored week whose
+    aggregate still counts a record that ``gainsight.deleted_records`` lists as deleted."""
+    from gainsight_assets.assets.deleted_records import TABLE as DELETED
+    from gainsight_assets.assets.product_usage import SOURCES_TABLE
+
+    if not (warehouse.table_exists(DELETED) and warehouse.table_exists(SOURCES_TABLE)):
+        return {}
+    rows = warehouse.query(
+        f"SELECT s.week_start, s.record_id FROM {SOURCES_TABLE} s JOIN {DELETED} d"
+        " ON d.record_id = s.record_id WHERE d.object = $1",
+        [usage_object],
+    )
+    if rows.is_empty():
+        return {}
+    weeks = (
+        rows.group_by("week_start")
+        .agg(pl.col("record_id").unique().sort().str.join(","))
+        .with_columns(pl.col("week_start").dt.strftime(partitions_def.fmt).alias("week"))
+        .sort("week")
+    )
+    # a digest stable across processes and versions (one per week, not per row)
+    return {
+        week: hashlib.sha256(ids.encode()).hexdigest()[:16]
+        for week, ids in weeks.select("week", "record_id").iter_rows()
+    }
+
+
+def build_deletions_usage_sensor(
+    settings: Settings, objects: list[SyncObject]
+) -> list[SensorDefinition]:
+    usage = next((o for o in objects if o.name == "product_usage"), None)
+    if usage is None or not any(o.name == "deleted_records" for o in objects):
+        return []
+
+    @sensor(
+        name="product_usage_after_deletions_sensor",
+        job_name=usage.job_name,
+        minimum_interval_seconds=300,
+        default_status=DefaultSensorStatus.RUNNING,
+        description="Re-aggregates a product usage week once per batch of deletions of the"
+        " usage records it counts.",
+    )
+    def deletions_landed(context: SensorEvaluationContext, warehouse: WarehouseResource):
+        # the cursor is the last storage id seen of deletions or usage: look only after either
+        after = int(context.cursor) if context.cursor else None
+        latest = [
+            context.instance.fetch_materializations(
+                AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=1
+            ).records
+            for key in (DELETED_KEY, USAGE_KEY)
+        ]
+        newest = max((r[0].storage_id for r in latest if r), default=None)
+        if newest is None:
+            return SkipReason("No new deletions or product usage.")
+        weeks = deleted_usage_weeks(
+            warehouse, settings.product_usage.object, usage.asset.partitions_def
+        )
+        context.update_cursor(str(newest))
+        if not weeks:
+            return SkipReason("No stored usage week counts a deleted record.")
+        # one run per week and batch of deletions: the same batch never runs twice
+        return [
+            window_request(usage, week, week, run_key=f"deletions:{week}:{digest}")
+            for week, digest in weeks.items()
+        ]
+
+    return [deletions_landed]
+
+
 def build_sensors(
     settings: Settings, objects: list[SyncObject], jobs: list[ExecutableDefinition]
 ) -> list[SensorDefinition]:
@@ -254,4 +333,5 @@ def build_sensors(
         build_run_all_sensor(settings, objects, jobs),
         build_failure_sensor(),
         *build_usage_sensor(settings),
+        *build_deletions_usage_sensor(settings, objects),
     ]

@@ -26,12 +26,16 @@ from gainsight_assets.settings import Aggregate, Settings
 from gainsight_assets.sync import SyncRun, quality_check_specs, require_fields
 from resources.gainsight import GainsightResource, window_where
 from resources.gainsight.metadata import DATE_TYPES, NUMBER_TYPES
-from resources.warehouse import TableRef, WarehouseResource
+from resources.warehouse import TableRef, WarehouseResource, Window
 
 KEY = gainsight_key("product_usage")
 TABLE = TableRef.from_asset_key(KEY)
 GROUP_COLUMNS = ("week_start", "account_id", "product", "metric", "dimension")
 GRAIN = GROUP_COLUMNS
+# Which raw usage records each stored week was aggregated from: a deletion of one of them
+# means the week must be aggregated again (``sensors``, after ``gainsight/deleted_records``).
+SOURCES_TABLE = TableRef(TABLE.schema, f"{TABLE.name}_records")
+SOURCES_GRAIN = ("week_start", "record_id")
 
 
 def value_column(name: str) -> str:
@@ -106,6 +110,19 @@ def weekly_usage(
             ).alias("usage_key")
         )
         .collect()
+    )
+
+
+def week_sources(matched: pl.DataFrame) -> pl.DataFrame:
+    """One row per (``week_start``, ``record_id``) of the raw rows a week's aggregate counts."""
+    return (
+        matched.select(
+            window_start(pl.col("usage_date"), "weekly").alias("week_start"),
+            pl.col("record_id").cast(pl.String),
+        )
+        .filter(pl.col("record_id").str.strip_chars() != "")
+        .unique()
+        .sort(SOURCES_GRAIN)
     )
 
 
@@ -242,11 +259,16 @@ def build_product_usage_asset(settings: Settings):
         output = weekly_usage(
             matched, value_columns, agg.function if agg.enabled else "sum", cfg.product_name
         )
+        # read in full (checked above): the run's weeks are replaced whole
+        warehouse.replace(
+            SOURCES_TABLE, week_sources(matched), window=Window("week_start", start, end)
+        )
         yield from run.results(
             output,
             table=TABLE,
             grain=GRAIN,
             window_column="week_start",
+            also_grains={SOURCES_TABLE: SOURCES_GRAIN},
             matched_records=matched["record_id"].n_unique(),
             extra_metadata={
                 "metrics": MetadataValue.json(

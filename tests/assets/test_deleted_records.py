@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from gainsight_assets.demo.generator import DemoDataset, generate_dataset
@@ -184,3 +185,119 @@ def test_the_gap_check_warns_when_the_last_deletions_sync_is_16_days_old(
     assert "Deletions between 2025-02-22 and 2025-03-10 may have been missed" in gap.description
     assert "Re-sync Company, activity_timeline, nps_survey_response" in gap.description
     assert checks(next_day)["deletions_gap"] == (True, "WARN")
+
+
+def tick_deletions_sensor(settings: Settings, env: dict, instance, cursor: str | None = None):
+    from dagster import build_sensor_context
+
+    from gainsight_assets.definitions import build_definitions
+
+    defs = build_definitions(settings, resources=env)
+    sensor = defs.get_repository_def().get_sensor_def("product_usage_after_deletions_sensor")
+    with build_sensor_context(
+        instance=instance, definitions=defs, resources=env, cursor=cursor
+    ) as context:
+        return sensor.evaluate_tick(context)
+
+
+def test_a_deleted_usage_row_re_aggregates_its_week_once(
+    tenant: DemoTenant,
+    small_dataset: DemoDataset,
+    settings: Settings,
+    duckdb_url: str,
+    tmp_path: Path,
+) -> None:
+    from dagster import DagsterInstance
+
+    week = "2025-03-03"
+    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
+    usage_object = settings.product_usage.object
+    with DagsterInstance.ephemeral() as instance:
+        assert run_object(settings, "product_usage", env, partition_key=week, instance=instance)
+        usage = read(duckdb_url, "gainsight.product_usage")
+        sources = read(duckdb_url, "gainsight.product_usage_records")
+        assert usage["source_rows"].sum() == sources.height > 0
+        gone = sorted(sources["record_id"])[0]
+        # nothing deleted yet: the sensor asks for nothing
+        quiet = tick_deletions_sensor(settings, env, instance)
+        assert not quiet.run_requests
+
+        assert tenant.delete(usage_object, [gone], at=DELETED_AT) == [gone]
+        assert run_object(settings, "deleted_records", env, partition_key=DAY, instance=instance)
+        first = tick_deletions_sensor(settings, env, instance, cursor=quiet.cursor)
+        [request] = first.run_requests
+        assert (request.job_name, request.partition_key) == ("gainsight_product_usage_sync", week)
+        # the same batch of deletions always gives the same run key: it runs once
+        again = tick_deletions_sensor(settings, env, instance)
+        assert [r.run_key for r in again.run_requests] == [request.run_key]
+
+        assert run_object(settings, "product_usage", env, partition_key=week, instance=instance)
+        after = tick_deletions_sensor(settings, env, instance, cursor=first.cursor)
+        assert not after.run_requests
+        assert "No stored usage week counts a deleted record" in (after.skip_message or "")
+
+    reaggregated = read(duckdb_url, "gainsight.product_usage")
+    stored = read(duckdb_url, "gainsight.product_usage_records")
+    assert gone not in set(stored["record_id"])
+    assert stored.height == sources.height - 1
+    assert reaggregated["source_rows"].sum() == usage["source_rows"].sum() - 1
+
+
+def test_records_of_a_deleted_company_become_unknown_company(
+    tenant: DemoTenant,
+    small_dataset: DemoDataset,
+    settings: Settings,
+    duckdb_url: str,
+    tmp_path: Path,
+) -> None:
+    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
+    day = {
+        "dagster/asset_partition_range_start": "2025-03-03-00:00",
+        "dagster/asset_partition_range_end": "2025-03-10-20:00",
+    }
+    assert run_object(settings, "activities", env, tags=day).success
+    activities = read(duckdb_url, "gainsight.activities")
+    # a company whose CRM account also holds its GSID: both match paths lead to it
+    accounts = small_dataset.crm_accounts
+    gsids = set(accounts[settings.gsid_field].drop_nulls())
+    company = (
+        activities.filter(pl.col("gs_company_id").is_in(list(gsids)))["gs_company_id"]
+        .value_counts(sort=True)["gs_company_id"][0]
+    )
+    pointing = set(activities.filter(pl.col("gs_company_id") == company)["activity_id"])
+    assert tenant.delete(settings.company.object, [company], at=DELETED_AT) == [company]
+
+    assert run_object(settings, "companies", env, partition_key=DAY).success
+    assert company not in set(read(duckdb_url, "gainsight.companies")["gsid"])
+    assert run_object(settings, "activities", env, tags=day).success
+    unmatched = read(duckdb_url, "gainsight.unmatched_records").filter(
+        pl.col("object") == settings.activity.object
+    )
+    reasons = dict(zip(unmatched["record_id"], unmatched["reason"], strict=True))
+    assert {reasons.get(r) for r in pointing} == {"unknown_company"}
+    assert not pointing & set(read(duckdb_url, "gainsight.activities")["activity_id"])
+
+
+def test_a_re_run_after_the_log_expired_keeps_the_stored_deletions(
+    tenant: DemoTenant,
+    small_dataset: DemoDataset,
+    settings: Settings,
+    duckdb_url: str,
+    tmp_path: Path,
+) -> None:
+    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    gone = first_ids(small_dataset, "activity_timeline", 2)
+    tenant.delete("activity_timeline", gone, at=DELETED_AT)
+    env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
+    assert run_object(settings, "deleted_records", env, partition_key=DAY).success
+    stored = read(duckdb_url, "gainsight.deleted_records")
+    assert set(stored["record_id"]) == set(gone)
+
+    # 15 days later Gainsight's log no longer holds them: the same day reads nothing
+    with DemoTenant(small_dataset, access_key=DEMO_KEY) as forgetful:
+        later = resources(forgetful.base_url, DEMO_KEY, duckdb_url, tmp_path)
+        assert run_object(settings, "deleted_records", later, partition_key=DAY).success
+    kept = read(duckdb_url, "gainsight.deleted_records")
+    assert kept.sort("record_id").equals(stored.sort("record_id"))
