@@ -262,10 +262,9 @@ def test_records_of_a_deleted_company_become_unknown_company(
     # a company whose CRM account also holds its GSID: both match paths lead to it
     accounts = small_dataset.crm_accounts
     gsids = set(accounts[settings.gsid_field].drop_nulls())
-    company = (
-        activities.filter(pl.col("gs_company_id").is_in(list(gsids)))["gs_company_id"]
-        .value_counts(sort=True)["gs_company_id"][0]
-    )
+    company = activities.filter(pl.col("gs_company_id").is_in(list(gsids)))[
+        "gs_company_id"
+    ].value_counts(sort=True)["gs_company_id"][0]
     pointing = set(activities.filter(pl.col("gs_company_id") == company)["activity_id"])
     assert tenant.delete(settings.company.object, [company], at=DELETED_AT) == [company]
 
