@@ -180,6 +180,7 @@ def test_the_ui_lists_schedules_sensors_and_the_gate_check(webserver) -> None:
         "gainsight_failure_sensor",
         "gainsight_freshness_sensor",
         "customer_usage_after_usage_sensor",
+        "product_usage_after_deletions_sensor",
     }
     checks = {
         tuple(node["assetKey"]["path"]): {

@@ -203,6 +203,10 @@ def test_a_disabled_object_gets_no_job_and_no_schedule(
     assert ("customer_usage_after_usage_sensor" in sensors) == (
         obj in {"companies", "deleted_records"}
     )
+    # deletions re-aggregate usage weeks only when both are synced
+    assert ("product_usage_after_deletions_sensor" in sensors) == (
+        obj not in {"product_usage", "deleted_records"}
+    )
     assert {"gainsight_gate_sensor", "gainsight_failure_sensor"} <= sensors
 
 
