@@ -41,13 +41,17 @@ def build_resources() -> dict:
 
 def build_definitions(settings: Settings, resources: dict | None = None) -> Definitions:
     from schedules import build_schedules
-    from sensors import build_sensors
+    from sensors import build_failures_grain_check, build_sensors, failures_spec
 
     gate_check = build_gate_check(settings)
     objects = enabled_objects(settings)
     sync_jobs = [obj.job(gate_check) for obj in objects]
     jobs = list(sync_jobs)
-    assets = [primary_crm_accounts_spec(settings), *(obj.asset for obj in objects)]
+    assets = [
+        primary_crm_accounts_spec(settings),
+        *(obj.asset for obj in objects),
+        failures_spec(),
+    ]
     if downstream_enabled(settings):
         assets.append(build_customer_usage_asset(settings))
         jobs.append(build_customer_usage_job())
@@ -58,7 +62,7 @@ def build_definitions(settings: Settings, resources: dict | None = None) -> Defi
         # Kubernetes or Docker each run still gets its own pod or container.
         executor=in_process_executor,
         assets=assets,
-        asset_checks=[gate_check, *freshness],
+        asset_checks=[gate_check, build_failures_grain_check(), *freshness],
         jobs=jobs,
         schedules=build_schedules(settings, objects),
         sensors=[

@@ -77,10 +77,11 @@ def quality_check_specs(asset_key: AssetKey, grain: Sequence[str]) -> list[Asset
 
 
 def grain_check(
-    warehouse: WarehouseResource, tables: Mapping[TableRef, tuple[Sequence[str], Window]]
+    warehouse: WarehouseResource, tables: Mapping[TableRef, tuple[Sequence[str], Window | None]]
 ) -> AssetCheckResult:
-    """``unique_grain`` (ERROR): each table holds its grain at most once in the window, read from
-    the warehouse after the write, as a consumer would see it."""
+    """``unique_grain`` (ERROR): each table holds its grain at most once in the window (or in
+    the whole table, for ``None``), read from the warehouse after the write, as a consumer
+    would see it."""
     found = {
         str(table): warehouse.duplicates(table, grain, window=window)
         for table, (grain, window) in tables.items()
@@ -323,7 +324,7 @@ class SyncRun:
         table: TableRef,
         grain: Sequence[str],
         window_column: str,
-        also_grains: Mapping[TableRef, Sequence[str]] | None = None,
+        also_grains: Mapping[TableRef, tuple[Sequence[str], str | None]] | None = None,
         matched_records: int | None = None,
         extra_metadata: Mapping[str, Any] | None = None,
     ) -> Iterable[Output | AssetCheckResult]:
@@ -331,7 +332,8 @@ class SyncRun:
 
         The grain check runs after the output is stored and reads the warehouse, so it sees
         what a consumer sees: the table and the unmatched records in the run's window, and
-        ``also_grains`` (side tables the asset writes, windowed on the same column).
+        ``also_grains``: side tables the asset writes, each with its grain and the column that
+        the run's window applies to (``None``: the whole table).
         """
         frame = value.rows if isinstance(value, KeyedRows) else value
         matched = frame.height if matched_records is None else matched_records
@@ -353,8 +355,8 @@ class SyncRun:
             {
                 table: (grain, Window(window_column, start, end)),
                 **{
-                    side: (side_grain, Window(window_column, start, end))
-                    for side, side_grain in (also_grains or {}).items()
+                    side: (side_grain, Window(column, start, end) if column else None)
+                    for side, (side_grain, column) in (also_grains or {}).items()
                 },
                 UNMATCHED_TABLE: (UNMATCHED_GRAIN, Window("partition_start", start, end)),
             },

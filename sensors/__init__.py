@@ -7,7 +7,8 @@
   object failing does not stop the others.
 - ``gainsight_failure_sensor``: records every failed Gainsight run of this code location, whoever
   started it (object, partition, error class, one-line message without secrets) in
-  ``gainsight.sync_failures`` and the sensor log.
+  ``gainsight.sync_failures`` and the sensor log, then reports the table's materialization and
+  its ``unique_grain`` check (one row per run) on the asset ``gainsight/sync_failures``.
 - ``customer_usage_after_usage_sensor``: refreshes ``customer_usage_weekly`` for a week once per
   new product-usage materialization of that week, unless the week was refreshed after it landed.
 - ``product_usage_after_deletions_sensor``: when deletions land for usage records that a stored
@@ -22,8 +23,13 @@ from datetime import UTC, datetime, timedelta
 
 import polars as pl
 from dagster import (
+    AssetCheckEvaluation,
+    AssetCheckResult,
+    AssetChecksDefinition,
     AssetKey,
+    AssetMaterialization,
     AssetRecordsFilter,
+    AssetSpec,
     DagsterInstance,
     DefaultSensorStatus,
     RunFailureSensorContext,
@@ -33,6 +39,7 @@ from dagster import (
     SensorEvaluationContext,
     SensorResult,
     SkipReason,
+    asset_check,
     run_failure_sensor,
     sensor,
 )
@@ -47,6 +54,8 @@ from resources.warehouse import TableRef, WarehouseResource
 from schedules import last_closed_partition, scheduled_window, window_request
 
 FAILURES_TABLE = TableRef("gainsight", "sync_failures")
+FAILURES_KEY = AssetKey(["gainsight", "sync_failures"])
+FAILURES_GRAIN = ("run_id",)
 # How far back an object's first sync reaches.
 FIRST_SYNC_SPAN = {
     "companies": timedelta(days=1),
@@ -55,7 +64,14 @@ FIRST_SYNC_SPAN = {
     "product_usage": timedelta(weeks=4),
     "deleted_records": timedelta(days=15),  # all that Gainsight keeps
 }
-__all__ = ["FAILURES_TABLE", "build_sensors", "failure_record", "redact"]
+__all__ = [
+    "FAILURES_TABLE",
+    "build_failures_grain_check",
+    "build_sensors",
+    "failure_record",
+    "failures_spec",
+    "redact",
+]
 
 
 def first_sync_range(obj: SyncObject, settings: Settings, now: datetime) -> tuple[str, str] | None:
@@ -135,6 +151,38 @@ def build_run_all_sensor(
     return run_all
 
 
+def failures_spec() -> AssetSpec:
+    """``gainsight.sync_failures``: written by the failure sensor, never by a run."""
+    return AssetSpec(
+        key=FAILURES_KEY,
+        description="Failed Gainsight runs of this code location, one row per run (object,"
+        " partition, error class, one-line message without secrets), written by"
+        " gainsight_failure_sensor.",
+        group_name="gainsight",
+        metadata={"table": str(FAILURES_TABLE), "grain": list(FAILURES_GRAIN)},
+        kinds={"gainsight"},
+    )
+
+
+def failures_grain(warehouse: WarehouseResource) -> AssetCheckResult:
+    from gainsight_assets.sync import grain_check
+
+    return grain_check(warehouse, {FAILURES_TABLE: (FAILURES_GRAIN, None)})
+
+
+def build_failures_grain_check() -> AssetChecksDefinition:
+    @asset_check(
+        asset=FAILURES_KEY,
+        name="unique_grain",
+        description="gainsight.sync_failures holds one row per run (ERROR). The failure sensor"
+        " reports it after each write; it can also be run from the UI.",
+    )
+    def sync_failures_unique_grain(warehouse: WarehouseResource) -> AssetCheckResult:
+        return failures_grain(warehouse)
+
+    return sync_failures_unique_grain
+
+
 def build_failure_sensor() -> SensorDefinition:
     @run_failure_sensor(
         name="gainsight_failure_sensor",
@@ -154,6 +202,23 @@ def build_failure_sensor() -> SensorDefinition:
             FAILURES_TABLE,
             pl.DataFrame([record], schema=FAILURE_SCHEMA),
             equals={"run_id": run.run_id},
+        )
+        grain = failures_grain(warehouse)
+        return SensorResult(
+            asset_events=[
+                AssetMaterialization(
+                    FAILURES_KEY,
+                    metadata={"run_id": run.run_id, "object": record["object"]},
+                ),
+                AssetCheckEvaluation(
+                    asset_key=FAILURES_KEY,
+                    check_name="unique_grain",
+                    passed=grain.passed,
+                    severity=grain.severity,
+                    description=grain.description,
+                    metadata=grain.metadata,
+                ),
+            ]
         )
 
     return failure_sensor

@@ -268,7 +268,7 @@ def build_product_usage_asset(settings: Settings):
             table=TABLE,
             grain=GRAIN,
             window_column="week_start",
-            also_grains={SOURCES_TABLE: SOURCES_GRAIN},
+            also_grains={SOURCES_TABLE: (SOURCES_GRAIN, "week_start")},
             matched_records=matched["record_id"].n_unique(),
             extra_metadata={
                 "metrics": MetadataValue.json(

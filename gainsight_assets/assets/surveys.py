@@ -37,6 +37,7 @@ TABLE = TableRef.from_asset_key(KEY)
 RECORD_KEY = ("source_object", "response_id")
 GRAIN = ("source_object", "response_id", "modified_at")  # one row per version of a response
 CUSTOM_FIELDS_TABLE = TableRef("gainsight", "custom_fields")
+CUSTOM_FIELDS_GRAIN = ("object", "field")
 OUTPUT_COLUMNS = (
     "response_id",
     "account_id",
@@ -224,6 +225,11 @@ def build_survey_asset(settings: Settings):
             table=TABLE,
             grain=GRAIN,
             window_column="modified_at",
+            also_grains=(
+                {CUSTOM_FIELDS_TABLE: (CUSTOM_FIELDS_GRAIN, None)}
+                if cfg.register_custom_fields
+                else None
+            ),
             extra_metadata={
                 "response_limit": cfg.response_limit,
                 "survey_types": MetadataValue.json(

@@ -15,6 +15,7 @@ from dagster._core.storage.tags import (
 
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.settings import Settings, load_settings, parse_settings
+from resources.warehouse import TableRef, WarehouseResource
 from tests.assets.helpers import failure_message, read, resources, run_object, seed_accounts
 from tests.conftest import DEMO_KEY
 
@@ -134,6 +135,25 @@ def test_surveys_in_multiple_mode_with_mappings_and_custom_fields(
     assert set(custom["object"]) <= {"nps_survey_response", "csat_survey_response"}
     checks = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
     assert checks["unique_grain"] and checks["read_in_full"]
+
+
+def test_the_survey_grain_check_covers_the_custom_fields_register(
+    env, duckdb_url: str, demo_settings: Settings
+) -> None:
+    days = range_tags("2025-03-01", "2025-03-11")
+    assert run_object(demo_settings, "surveys", env, tags=days).success
+    register = read(duckdb_url, "gainsight.custom_fields")
+    # a field registered twice (as a writer ignoring the grain would leave it)
+    twice = register.head(1).with_columns(pl.lit("other_survey_object").alias("object"))
+    WarehouseResource(url=duckdb_url).replace(
+        TableRef("gainsight", "custom_fields"),
+        pl.concat([twice, twice]),
+        equals={"object": "other_survey_object"},
+    )
+    result = run_object(demo_settings, "surveys", env, tags=days)
+    [grain] = [e for e in result.get_asset_check_evaluations() if e.check_name == "unique_grain"]
+    assert not grain.passed
+    assert "stored more than once in gainsight.custom_fields" in (grain.description or "")
 
 
 def test_single_mode_auto_detects_the_standard_schema(env, duckdb_url: str) -> None:

@@ -251,7 +251,7 @@ def test_run_all_only_runs_enabled_objects(
 # -- failure sensor --------------------------------------------------------------------------
 
 
-def failure_tick(defs: Definitions, instance: DagsterInstance, run_id: str, res: dict) -> None:
+def failure_tick(defs: Definitions, instance: DagsterInstance, run_id: str, res: dict):
     run = instance.get_run_by_id(run_id)
     [entry] = instance.all_logs(run_id, of_type=DagsterEventType.RUN_FAILURE)
     sensor = defs.get_repository_def().get_sensor_def("gainsight_failure_sensor")
@@ -266,7 +266,7 @@ def failure_tick(defs: Definitions, instance: DagsterInstance, run_id: str, res:
             resources=res,
         ).for_run_failure() as context,
     ):
-        sensor(context)
+        return sensor(context)
 
 
 def test_a_failed_sync_is_recorded_without_the_access_key(
@@ -282,7 +282,8 @@ def test_a_failed_sync_is_recorded_without_the_access_key(
     defs = build_definitions(settings, resources=res)
 
     failure_tick(defs, instance, result.run_id, res)
-    failure_tick(defs, instance, result.run_id, res)  # evaluated twice, recorded once
+    # evaluated twice, recorded once
+    reported = failure_tick(defs, instance, result.run_id, res)
 
     [row] = read(duckdb_url, "gainsight.sync_failures").to_dicts()
     assert row["run_id"] == result.run_id
@@ -294,6 +295,50 @@ def test_a_failed_sync_is_recorded_without_the_access_key(
     assert "expired or been rotated" in row["message"]
     assert wrong_key not in row["message"]
     assert row["failed_at"] is not None
+    # the table's grain is checked after each write, on the asset gainsight/sync_failures
+    materialization, grain = reported.asset_events
+    assert materialization.asset_key == AssetKey(["gainsight", "sync_failures"])
+    assert (grain.check_name, grain.passed) == ("unique_grain", True)
+
+
+def test_the_sync_failures_grain_check_fails_on_a_run_recorded_twice(
+    duckdb_url: str, tmp_path: Path
+) -> None:
+    from dagster import AssetCheckKey
+
+    from gainsight_assets.definitions import build_definitions
+    from resources.warehouse import TableRef, WarehouseResource
+
+    row = {
+        "run_id": "r1",
+        "job_name": "gainsight_companies_sync",
+        "object": "companies",
+        "partition": "2025-03-11",
+        "error_class": "GainsightAuthError",
+        "message": "rejected",
+        "failed_at": DEMO_ANCHOR,
+    }
+    warehouse = WarehouseResource(url=duckdb_url)
+    table = TableRef("gainsight", "sync_failures")
+    warehouse.replace(table, pl.DataFrame([row, {**row, "run_id": "r2"}]))
+    res = resources(NO_TENANT, "k", duckdb_url, tmp_path)
+    defs = build_definitions(Settings(), resources=res)
+    check = AssetCheckKey(AssetKey(["gainsight", "sync_failures"]), "unique_grain")
+    job = defs.get_implicit_global_asset_job_def()
+
+    def evaluate():
+        result = job.get_subset(asset_check_selection={check}).execute_in_process(
+            raise_on_error=False
+        )
+        [evaluation] = result.get_asset_check_evaluations()
+        return evaluation
+
+    assert evaluate().passed
+    # a writer that ignored the grain: run r1 twice
+    warehouse.replace(table, pl.DataFrame([row, row]), equals={"run_id": "r1"})
+    failed = evaluate()
+    assert not failed.passed
+    assert "1 key(s) stored more than once in gainsight.sync_failures" in failed.description
 
 
 def test_a_settings_mistake_is_recorded_with_the_key_to_fix(
