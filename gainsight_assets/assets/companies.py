@@ -5,8 +5,10 @@ stays the source of truth for the fields it owns (name, domain, parent, ARR, MRR
 owners): the CRM's name and domain are carried as ``account_name``/``account_domain``, and
 Gainsight's own copies of CRM-owned fields are kept only as ``gainsight_<field>`` reference columns.
 Picklist values (option GSIDs in the API) are resolved to their labels. The API has no history, so
-each run snapshots the companies as they are when it runs, dated with its partition day. A day
-read in full is replaced whole; a day whose read stopped early keeps the companies stored before.
+each run snapshots the companies as they are when it runs, dated with its partition day. A re-run
+of a day replaces the companies it read and keeps every other company the day already held: an
+answer cut short or empty never shrinks a stored snapshot, and a company deleted in Gainsight
+is absent from the next day's snapshot.
 """
 
 import re
@@ -161,9 +163,9 @@ def build_companies_asset(settings: Settings):
         ]
         output = output.select(*leading, *sorted(c for c in output.columns if c not in leading))
         output = output.sort("account_id", "gsid")
-        # a snapshot read in full replaces the day; one cut short keeps what the day held
+        # by key: whatever the answer missed (cut short, an early empty page) keeps its row
         yield from run.results(
-            output if run.read_in_full else KeyedRows(output, read),
+            KeyedRows(output, read),
             table=TABLE,
             grain=GRAIN,
             window_column="snapshot_date",

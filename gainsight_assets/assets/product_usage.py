@@ -126,6 +126,53 @@ def week_sources(matched: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def unaccounted_sources(
+    stored: pl.DataFrame, read_ids: pl.Series, deleted_ids: pl.Series
+) -> pl.DataFrame:
+    """The stored weeks' source records (``week_start``, ``record_id``) that a new read of those
+    weeks neither returned nor can explain by a logged deletion."""
+    return stored.filter(
+        ~pl.col("record_id").is_in(read_ids.implode()),
+        ~pl.col("record_id").is_in(deleted_ids.implode()),
+    )
+
+
+def check_accounted(
+    warehouse: WarehouseResource, settings: Settings, fetched: pl.DataFrame, window: Window
+) -> str | None:
+    """Why the read must not replace the stored weeks, or None. A week is rebuilt whole from
+    its read, so a record the stored week counted that is missing from the read, and not
+    logged as deleted, means the answer was short (e.g. an early empty page)."""
+    from gainsight_assets.assets.deleted_records import TABLE as DELETED
+
+    if not warehouse.table_exists(SOURCES_TABLE):
+        return None
+    stored = warehouse.read(SOURCES_TABLE, columns=list(SOURCES_GRAIN), window=window)
+    if stored.is_empty():
+        return None
+    deleted = (
+        warehouse.read(
+            DELETED, columns=["record_id"], equals={"object": settings.product_usage.object}
+        )
+        if warehouse.table_exists(DELETED)
+        else pl.DataFrame(schema={"record_id": pl.String})
+    )
+    missing = unaccounted_sources(
+        stored, fetched["record_id"].cast(pl.String), deleted["record_id"].cast(pl.String)
+    )
+    if missing.is_empty():
+        return None
+    weeks = ", ".join(sorted(missing["week_start"].dt.strftime("%Y-%m-%d").unique()))
+    return (
+        f"{missing.height} usage record(s) that the stored week(s) {weeks} counted were not"
+        " returned and are not in gainsight.deleted_records, so the answer may be short:"
+        " nothing was written and the stored weeks are unchanged. Re-run the weeks; if the"
+        " records were deleted in Gainsight, sync deletions first (gainsight_deleted_records_sync"
+        f" over the days they were deleted); to accept the smaller weeks, delete their rows from"
+        f" {SOURCES_TABLE} and re-run."
+    )
+
+
 def build_product_usage_asset(settings: Settings):
     cfg = settings.product_usage
     agg: Aggregate = cfg.aggregate
@@ -238,6 +285,9 @@ def build_product_usage_asset(settings: Settings):
                 f" weeks are unchanged. Re-run {', '.join(run.partition_keys)}.",
                 allow_retries=False,
             )
+        short = check_accounted(warehouse, settings, fetched, Window("week_start", start, end))
+        if short is not None:
+            raise Failure(description=short, allow_retries=False)
         matched, unmatched = run.resolve_key(fetched, "usage_key")
         run.write_unmatched(
             [

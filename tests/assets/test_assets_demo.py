@@ -354,3 +354,43 @@ def test_every_output_column_is_described(env, demo_settings: Settings) -> None:
         schema = event.materialization.metadata["dagster/column_schema"].value
         undescribed = [c.name for c in schema.columns if not c.description]
         assert schema.columns and not undescribed, (name, undescribed)
+
+
+# -- an answer that comes back short never shrinks what is stored ------------------------------
+
+EMPTY_ANSWER = {"result": True, "errorCode": None, "errorDesc": None, "data": {"records": []}}
+
+
+def test_an_empty_company_answer_keeps_the_stored_snapshot(
+    env, duckdb_url: str, demo_tenant
+) -> None:
+    from gainsight_assets.demo.server import Fault
+
+    day = "2025-03-11"
+    assert run_object(Settings(), "companies", env, partition_key=day).success
+    stored = read(duckdb_url, "gainsight.companies")
+    assert stored.height > 0
+    demo_tenant.inject(Fault(status=200, body=EMPTY_ANSWER, path="/query/Company"))
+    assert run_object(Settings(), "companies", env, partition_key=day).success
+    assert read(duckdb_url, "gainsight.companies").sort("gsid").equals(stored.sort("gsid"))
+
+
+def test_a_short_usage_answer_for_a_stored_week_writes_nothing(
+    env, duckdb_url: str, demo_tenant, demo_settings: Settings
+) -> None:
+    from gainsight_assets.demo.server import Fault
+
+    assert run_object(demo_settings, "product_usage", env, partition_key=WEEK).success
+    stored = read(duckdb_url, "gainsight.product_usage")
+    sources = read(duckdb_url, "gainsight.product_usage_records")
+    demo_tenant.inject(Fault(status=200, body=EMPTY_ANSWER, path="/query/product_usage__gc"))
+    result = run_object(demo_settings, "product_usage", env, partition_key=WEEK)
+    assert not result.success
+    message = failure_message(result)
+    assert f"{sources.height} usage record(s) that the stored week(s) {WEEK} counted" in message
+    assert "nothing was written" in message
+    assert read(duckdb_url, "gainsight.product_usage").equals(stored)
+    assert read(duckdb_url, "gainsight.product_usage_records").equals(sources)
+    # the full answer again: the week is rebuilt as before
+    assert run_object(demo_settings, "product_usage", env, partition_key=WEEK).success
+    assert read(duckdb_url, "gainsight.product_usage").equals(stored)
