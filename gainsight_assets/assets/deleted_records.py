@@ -26,6 +26,7 @@ from dagster import (
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import daily
+from gainsight_assets.resolve import key_text
 from gainsight_assets.settings import Settings
 from gainsight_assets.sync import SyncRun, grain_check, read_keys, require_fields
 from resources.gainsight import GainsightObjectNotFound, GainsightResource, and_where, window_where
@@ -94,7 +95,8 @@ def object_names_filter(names: list[str]) -> dict:
 def shape_log(
     page: pl.DataFrame, fields: dict[str, str], names: list[str], fmt: str
 ) -> pl.DataFrame:
-    """Log entries as rows of ``gainsight.deleted_records``, object names as configured."""
+    """Log entries as rows of ``gainsight.deleted_records``, object names as configured; ids
+    trimmed, and an entry with a blank id (it names no record) left out."""
     canonical = {name.casefold(): name for name in names}
     deleted_at = pl.col(fields["DeletedOn"]).cast(pl.Datetime("us", "UTC"))
     return page.select(
@@ -103,10 +105,10 @@ def shape_log(
         .str.to_lowercase()
         .replace_strict(canonical, default=pl.col(fields["ObjectName"]).cast(pl.String))
         .alias("object"),
-        pl.col(fields["RecordId"]).cast(pl.String).alias("record_id"),
+        key_text(pl.col(fields["RecordId"])).alias("record_id"),
         deleted_at.alias("deleted_at"),
         deleted_at.dt.strftime(fmt).alias("partition"),
-    )
+    ).filter(pl.col("record_id").is_not_null())
 
 
 def latest_deletion(frame: pl.DataFrame) -> pl.DataFrame:

@@ -17,7 +17,10 @@ from tests.assets.test_assets_respx import BASE, KEY, NO_DATA, bare, describe
 LOG = {"Gsid": "GSID", "ObjectName": "STRING", "RecordId": "STRING", "DeletedOn": "DATETIME"}
 ENTRIES = [
     {"ObjectName": "activity_timeline", "RecordId": "A1", "DeletedOn": "2025-03-05T09:30:00Z"},
-    {"ObjectName": "Company", "RecordId": "C1", "DeletedOn": 1741170600000},
+    {"ObjectName": "Company", "RecordId": " C1 ", "DeletedOn": 1741170600000},
+    # a blank id names no record: it must never hide one
+    {"ObjectName": "activity_timeline", "RecordId": "  ", "DeletedOn": 1741170600000},
+    {"ObjectName": "activity_timeline", "RecordId": None, "DeletedOn": 1741170600000},
 ]
 
 
