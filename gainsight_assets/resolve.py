@@ -38,6 +38,8 @@ REASON_NO_ACCOUNT = "no_primary_crm_account"
 REASON_UNKNOWN_COMPANY = "unknown_company"
 REASON_AMBIGUOUS = "ambiguous_account"
 REASONS = (REASON_MISSING_ID, REASON_NO_ACCOUNT, REASON_UNKNOWN_COMPANY, REASON_AMBIGUOUS)
+# Not a resolution outcome: the record has no id of its own, so no table can key it.
+REASON_MISSING_RECORD_ID = "missing_record_id"
 
 
 def key_text(expr: pl.Expr) -> pl.Expr:

@@ -28,7 +28,7 @@ from dagster import (
 
 from gainsight_assets.gate import require_accounts
 from gainsight_assets.partitions import unread_partitions, window_start
-from gainsight_assets.resolve import AccountDirectory
+from gainsight_assets.resolve import REASON_MISSING_RECORD_ID, AccountDirectory, key_text
 from gainsight_assets.settings import Settings
 from resources.gainsight import GainsightResource, PageStream
 from resources.gainsight.metadata import ObjectDescription
@@ -49,6 +49,7 @@ UNMATCHED_SCHEMA = {
 UNMATCHED_KEY = ("object", "record_id")
 UNMATCHED_GRAIN = (*UNMATCHED_KEY, "partition_start")
 COMPANY_ID_FIELDS = frozenset({"gscompanyid", "gsid"})
+NO_ID_PREFIX = "no-id:"  # record_id of an unmatched record that came without an id
 
 
 def quality_check_specs(asset_key: AssetKey, grain: Sequence[str]) -> list[AssetCheckSpec]:
@@ -133,6 +134,8 @@ class SyncRun:
     # object -> why its query was not read in full; the partitions that may miss records
     unread: dict[str, str] = field(default_factory=dict)
     incomplete_partitions: set[str] = field(default_factory=set)
+    # object -> records read without an id of their own (set aside for unmatched_records)
+    without_id: dict[str, pl.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._stats_start = self.gainsight.client.stats.snapshot()
@@ -212,8 +215,13 @@ class SyncRun:
         date_col: str | None = None,
         descending: bool = False,
         directory: bool = False,
+        id_col: str | None = None,
     ) -> pl.DataFrame:
         """Shape each page as it arrives and concatenate only the shaped result.
+
+        ``id_col`` names the record's own id: it is trimmed, and a record whose id is blank is
+        set aside (no write can key it): ``record_unmatched`` stores it with reason
+        ``missing_record_id``.
 
         A query not read in full is remembered with the partitions it may have left records in:
         ordered by ``date_col`` (``descending`` as asked), only the partitions past the last
@@ -249,7 +257,23 @@ class SyncRun:
             self.incomplete_partitions.update(
                 unread_partitions(self.partitions_def, self.partition_keys, last_read, descending)
             )
+        if id_col is not None:
+            frame = self._set_aside_without_id(stream.object_name, frame, id_col)
         return frame
+
+    def _set_aside_without_id(
+        self, object_name: str, frame: pl.DataFrame, id_col: str
+    ) -> pl.DataFrame:
+        frame = frame.with_columns(key_text(pl.col(id_col)).alias(id_col))
+        blank = frame[id_col].is_null()
+        if not blank.any():
+            return frame
+        earlier = self.without_id.get(object_name)
+        aside = frame.filter(blank)
+        self.without_id[object_name] = (
+            aside if earlier is None else pl.concat([earlier, aside], how="diagonal_relaxed")
+        )
+        return frame.filter(~blank)
 
     def record_unmatched(
         self,
@@ -261,7 +285,15 @@ class SyncRun:
         key_field: str,
         date_col: str | None,
     ) -> pl.DataFrame:
-        """The unmatched rows of one object in the ``gainsight.unmatched_records`` layout."""
+        """The unmatched rows of one object in the ``gainsight.unmatched_records`` layout, with
+        the object's records that came without an id (``record_id`` made from their content,
+        so that a re-run replaces them rather than adding them again)."""
+        aside = self.without_id.pop(object_name, None)
+        if aside is not None:
+            unmatched = pl.concat(
+                [unmatched, aside.with_columns(pl.lit(REASON_MISSING_RECORD_ID).alias("reason"))],
+                how="diagonal_relaxed",
+            )
         for reason, count in unmatched["reason"].value_counts().iter_rows():
             self.unmatched_counts[reason] = self.unmatched_counts.get(reason, 0) + count
         start, _ = self.window
@@ -271,9 +303,27 @@ class SyncRun:
         fmt = self.partitions_def.fmt
         key = pl.col(key_col).cast(pl.String)
         raw_columns = [c for c in unmatched.columns if c != "reason"]
-        return unmatched.select(
+        raw = (pl.struct(raw_columns).struct.json_encode() if raw_columns else pl.lit("{}")).alias(
+            "raw_record"
+        )
+        # A record without an id is named by its content (Polars' hash, stable within the locked
+        # version) and, for identical twins, its place among them.
+        content = pl.col("raw_record").hash(7)
+        record_id = (
+            pl.when(pl.col("reason") == REASON_MISSING_RECORD_ID)
+            .then(
+                pl.concat_str(
+                    pl.lit(NO_ID_PREFIX),
+                    content.cast(pl.String),
+                    pl.lit("-"),
+                    pl.int_range(pl.len()).over(content).cast(pl.String),
+                )
+            )
+            .otherwise(pl.col(id_col).cast(pl.String))
+        )
+        return unmatched.with_columns(raw).select(
             pl.lit(object_name).alias("object"),
-            pl.col(id_col).cast(pl.String).alias("record_id"),
+            record_id.alias("record_id"),
             (key if key_field.casefold() in COMPANY_ID_FIELDS else pl.lit(None, pl.String)).alias(
                 "gs_company_id"
             ),
@@ -282,9 +332,7 @@ class SyncRun:
             partition_start.dt.strftime(fmt).alias("partition"),
             partition_start.alias("partition_start"),
             pl.col("reason"),
-            pl.struct(raw_columns).struct.json_encode().alias("raw_record")
-            if raw_columns
-            else pl.lit("{}").alias("raw_record"),
+            pl.col("raw_record"),
         )
 
     def write_unmatched(self, frames: list[pl.DataFrame], read: pl.DataFrame) -> int:

@@ -136,7 +136,7 @@ def build_activities_asset(settings: Settings):
             )
             return shaped
 
-        fetched = run.collect(stream, shape, date_col="modified_at")
+        fetched = run.collect(stream, shape, date_col="modified_at", id_col="activity_id")
         unmapped = unmapped_categories(fetched, cfg.category_map)
         read = read_keys(fetched, RECORD_KEY)
         matched, unmatched = run.resolve(fetched, "gs_company_id")

@@ -114,7 +114,7 @@ def build_companies_asset(settings: Settings):
             )
 
         stream = gainsight.query_pages(cfg.object, [f.field_name for f in fields])
-        fetched = run.collect(stream, shape)
+        fetched = run.collect(stream, shape, id_col="gsid")
         read = read_keys(fetched, ["gsid"])
         run.use_directory(AccountDirectory.build(accounts, fetched.select("gsid", "crm_id")))
         matched, unmatched = run.resolve(fetched, "gsid")

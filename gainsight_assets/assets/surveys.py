@@ -174,6 +174,7 @@ def build_survey_asset(settings: Settings):
                 ),
                 date_col="modified_at",
                 descending=True,
+                id_col="response_id",
             )
             read_parts.append(read_keys(fetched, RECORD_KEY))
             matched, unmatched = run.resolve(fetched, "gs_company_id")

@@ -191,19 +191,24 @@ class PageStream:
     def _dedupe(self, frame: pl.DataFrame) -> pl.DataFrame:
         """Drop ids already served on an earlier page (and repeats within the page).
 
-        Earlier pages are remembered by the 64-bit hashes of their ids, which is cheap; only when
-        a hash comes back (a record moved across a page boundary, or a collision) are the exact
-        ids collected, and from then on compared exactly.
+        Ids compare trimmed; a blank or missing id names no record, so such records are never
+        taken for repeats of one another (the caller decides what to do with them). Earlier
+        pages are remembered by the 64-bit hashes of their ids, which is cheap; only when a hash
+        comes back (a record moved across a page boundary, or a collision) are the exact ids
+        collected, and from then on compared exactly.
         """
         if self.id_field is None or not frame.height:
             return frame
-        ids = frame[self.id_field]
-        keep = ids.is_null() | ids.is_first_distinct()
+        text = pl.col(self.id_field).cast(pl.String).str.strip_chars()
+        ids = frame.select(pl.when(text != "").then(text)).to_series()
+        present = ids.is_not_null()
+        named = ids.filter(present)
+        keep = ~present | ids.is_first_distinct()
         if self._seen is None:
-            hashes = ids.hash().to_list()
+            hashes = named.hash().to_list()
             if self._seen_hashes.isdisjoint(hashes):
                 self._seen_hashes.update(hashes)
-                self._seen_ids.append(ids)
+                self._seen_ids.append(named)
                 if keep.all():
                     return frame  # the common case: nothing to drop, nothing to copy
                 fresh = frame.filter(keep)
@@ -211,12 +216,12 @@ class PageStream:
                 return fresh
             self._seen = set(pl.concat(self._seen_ids).to_list()) if self._seen_ids else set()
             self._seen_hashes, self._seen_ids = set(), []
-        id_list = ids.to_list()
-        if not self._seen.isdisjoint(id_list):  # rare: a record moved across a page boundary
-            keep = keep & pl.Series([i not in self._seen for i in id_list])
+        named_list = named.to_list()
+        if not self._seen.isdisjoint(named_list):  # rare: a record moved across a page boundary
+            keep = keep & pl.Series([i is None or i not in self._seen for i in ids.to_list()])
         fresh = frame.filter(keep)
         self.duplicates += frame.height - fresh.height
-        self._seen.update(id_list)
+        self._seen.update(named_list)
         return fresh
 
 

@@ -111,6 +111,26 @@ def test_blank_company_ids_are_missing_and_never_attributed(env, duckdb_url: str
     assert set(unmatched["company_key_field"]) == {"GsCompanyId"}
 
 
+@respx.mock
+def test_records_without_an_id_are_kept_aside_once(env, duckdb_url: str) -> None:
+    mock_tenant(
+        [activity("", "C1"), activity("  ", "C1"), activity(None, "C1"), activity(" A1 ", "C1")]
+    )
+    settings = parse_settings({})
+    for _ in range(2):  # a re-run replaces them: no row is stored twice
+        result = run_object(settings, "activities", env, partition_key=PARTITION)
+        assert result.success
+        assert checks(result)["unique_grain"].passed
+    table = read(duckdb_url, "gainsight.activities")
+    assert table["activity_id"].to_list() == ["A1"]  # trimmed, like every key
+    unmatched = read(duckdb_url, "gainsight.unmatched_records")
+    assert unmatched.height == 3
+    assert set(unmatched["reason"]) == {"missing_record_id"}
+    assert unmatched["record_id"].n_unique() == 3
+    assert all(r.startswith("no-id:") for r in unmatched["record_id"])
+    assert checks(result)["match_rate"].metadata["match_rate"].value == 0.25
+
+
 # -- usage grain ----------------------------------------------------------------------------------
 
 USAGE = [

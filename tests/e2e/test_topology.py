@@ -407,6 +407,8 @@ def test_code_server_webserver_and_daemon_run_the_tenant_one_run_at_a_time(
     )
     partitions = {r["tags"]["dagster/partition"] for r in history}
     assert set(companies["snapshot_date"].cast(pl.String)) == partitions
-    assert companies.height == len(partitions) * companies.filter(
-        pl.col("snapshot_date").cast(pl.String) == day[1]
-    ).height
+    assert (
+        companies.height
+        == len(partitions)
+        * companies.filter(pl.col("snapshot_date").cast(pl.String) == day[1]).height
+    )

@@ -405,6 +405,25 @@ def test_duplicates_across_pages_are_dropped_by_gsid(clock: FakeClock) -> None:
 
 
 @respx.mock
+def test_records_without_an_id_are_never_taken_for_repeats(clock: FakeClock) -> None:
+    def blank(i: int, gsid: str | None) -> dict[str, Any]:
+        return {"Gsid": gsid, "Subject": f"b{i}", "LastModifiedDate": 1714557600000 + i}
+
+    first = [blank(0, ""), blank(1, None), *rows(0, 1)]
+    # later pages: more records without ids, a repeat of s0 with spaces, and a new record
+    second = [
+        blank(2, "  "),
+        blank(3, None),
+        {**rows(0, 1)[0], "Gsid": f" {rows(0, 1)[0]['Gsid']} "},
+    ]
+    third = [blank(4, ""), *rows(1, 2)]
+    respx.post(QUERY).mock(side_effect=[ok(first), ok(second), ok(third)])
+    frame, stream = collect(make_client(clock))
+    assert frame["Subject"].to_list() == ["b0", "b1", "s0", "b2", "b3", "b4", "s1"]
+    assert stream.duplicates == 1
+
+
+@respx.mock
 def test_max_records_truncates_and_says_so(clock: FakeClock) -> None:
     route = respx.post(QUERY).mock(side_effect=[ok(rows(0, 3)), ok(rows(3, 5))])
     frame, stream = collect(make_client(clock), max_records=4)

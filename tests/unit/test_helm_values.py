@@ -111,8 +111,9 @@ def test_the_values_load_into_the_kubernetes_run_launcher(k8s_instance) -> None:
     # the same queue limits and pools as the instance of the compose deployment
     compose_instance = yaml.safe_load((DEPLOY / "dagster.postgres.yaml").read_text())
     assert snake_keys(VALUES["concurrency"]) == compose_instance["concurrency"]
-    assert VALUES["postgresql"]["postgresqlScheme"] == (
-        compose_instance["storage"]["postgres"]["postgres_db"]["scheme"]
+    assert (
+        VALUES["postgresql"]["postgresqlScheme"]
+        == (compose_instance["storage"]["postgres"]["postgres_db"]["scheme"])
     )
 
 
