@@ -7,7 +7,8 @@ naive-UTC timestamps. Dagster reaches them through :class:`WarehouseIOManager` (
 inputs) and :class:`WarehouseResource` (side tables read or written by asset code).
 """
 
-from resources.warehouse.engine import Exclude, LatestSpec, WarehouseEngine, open_engine
+from resources.warehouse.connect import open_engine
+from resources.warehouse.engine import Exclude, LatestSpec, WarehouseEngine
 from resources.warehouse.errors import (
     IdentifierError,
     SchemaEvolutionError,
