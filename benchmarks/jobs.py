@@ -36,15 +36,10 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def resources(url: str, warehouse_url: str, **gainsight: Any) -> dict[str, Any]:
-    from resources.gainsight import GainsightResource
-    from resources.warehouse import WarehouseIOManager, WarehouseResource
+    from gainsight_assets.resource_defs import build_resources
 
     options = {"backoff_base_seconds": 0.05, "calls_per_minute": UNLIMITED, **gainsight}
-    return {
-        "gainsight": GainsightResource(base_url=url, access_key=KEY, **options),
-        "warehouse": WarehouseResource(url=warehouse_url),
-        "warehouse_io_manager": WarehouseIOManager(url=warehouse_url),
-    }
+    return build_resources(base_url=url, access_key=KEY, warehouse_url=warehouse_url, **options)
 
 
 def seed_accounts(warehouse_url: str, accounts_path: str) -> None:
