@@ -20,6 +20,7 @@ from gainsight_assets.connection import CliError, resource_from_env
 from gainsight_assets.dagster_private import CodeLocationError
 from gainsight_assets.settings import SettingsError
 from resources.gainsight import GainsightAuthError, GainsightError
+from resources.redaction import redact
 from resources.warehouse import WarehouseError
 
 AUTH_ADVICE = (
@@ -166,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         CodeLocationError,
         LookupError,
     ) as exc:
-        print(f"gainsight-sync {args.command}: {exc}", file=sys.stderr)
+        print(f"gainsight-sync {args.command}: {redact(str(exc))}", file=sys.stderr)
     return 1
 
 

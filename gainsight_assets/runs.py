@@ -43,8 +43,9 @@ from gainsight_assets.dagster_private import (
     OpenCodeLocation,
     open_code_location,
 )
-from gainsight_assets.failures import failure_reason, redact
+from gainsight_assets.failures import failure_reason
 from gainsight_assets.settings import PROJECT_ROOT
+from resources.redaction import redact
 
 WORKSPACE_FILE = PROJECT_ROOT / "workspace.yaml"
 INSTANCE_TEMPLATE = PROJECT_ROOT / "deploy" / "dagster.yaml"
@@ -298,6 +299,5 @@ def _keys(value: Any) -> list[str]:
 
 def _one(exc: BaseException) -> str:
     """One line: the class and message of ``exc``, without a stack trace or secrets."""
-    secrets = (os.environ.get("GAINSIGHT_ACCESS_KEY", ""),)
     message = str(exc).split("Stack Trace:")[0]
-    return " ".join(redact(f"{type(exc).__name__}: {message}", secrets).split())
+    return " ".join(redact(f"{type(exc).__name__}: {message}").split())

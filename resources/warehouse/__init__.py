@@ -26,7 +26,6 @@ from resources.warehouse.url import (
     WarehouseTarget,
     default_duckdb_path,
     parse_warehouse_url,
-    redact_url,
 )
 from resources.warehouse.writes import KeyedRows
 
@@ -51,5 +50,4 @@ __all__ = [
     "default_duckdb_path",
     "open_engine",
     "parse_warehouse_url",
-    "redact_url",
 ]
