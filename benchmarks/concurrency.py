@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ANCHOR, SPAWN, Count, TenantProcess, quiet_dagster_warnings
-from benchmarks.jobs import QUIET, range_tags, resources, seed_accounts
+from benchmarks.jobs import QUIET, resources, seed_accounts
+from gainsight_assets.partitions import partition_tags
 
 WEEK = "2025-03-03"
 
@@ -66,7 +67,7 @@ def _worker(
         job = defs.resolve_job_def(f"gainsight_{spec['object']}_sync")
         kwargs: dict[str, Any] = {"instance": DagsterInstance.ephemeral(), "raise_on_error": False}
         if "range" in spec:
-            kwargs["tags"] = range_tags(*spec["range"])
+            kwargs["tags"] = partition_tags(*spec["range"])
         else:
             kwargs["partition_key"] = spec["partition"]
         ready.put(spec["object"])

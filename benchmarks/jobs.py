@@ -52,12 +52,6 @@ def seed_accounts(warehouse_url: str, accounts_path: str) -> None:
     )
 
 
-def range_tags(start: str, end: str) -> dict[str, str]:
-    from gainsight_assets.dagster_private import RANGE_END_TAG, RANGE_START_TAG
-
-    return {RANGE_START_TAG: start, RANGE_END_TAG: end}
-
-
 def run_jobs(
     url: str,
     warehouse_url: str,
@@ -74,6 +68,7 @@ def run_jobs(
     from dagster import DagsterEventType, DagsterInstance
 
     from gainsight_assets.definitions import build_definitions
+    from gainsight_assets.partitions import partition_tags
 
     seed_accounts(warehouse_url, accounts_path)
     res = resources(url, warehouse_url, **(gainsight or {}))
@@ -85,7 +80,7 @@ def run_jobs(
         instance = DagsterInstance.ephemeral()
         kwargs: dict[str, Any] = {"instance": instance, "raise_on_error": False}
         if "range" in spec:
-            kwargs["tags"] = range_tags(*spec["range"])
+            kwargs["tags"] = partition_tags(*spec["range"])
         else:
             kwargs["partition_key"] = spec["partition"]
         if tenant_stats:

@@ -22,12 +22,12 @@ from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from gainsight_assets.connection import resource_from_env
 from gainsight_assets.failures import failure_reason
 from gainsight_assets.objects import enabled_objects
+from gainsight_assets.partitions import partition_text
 from gainsight_assets.runs import (
     STATUS_WORDS,
     RunOutcome,
     RunTarget,
     ensure_dagster_home,
-    partition_text,
     run_starter,
 )
 from gainsight_assets.settings import ACTIVITY_TYPES, Settings, load_settings

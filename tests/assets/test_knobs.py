@@ -9,20 +9,14 @@ import httpx
 import polars as pl
 import pytest
 import respx
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from gainsight_assets.assets.product_usage import aggregate_weekly
+from gainsight_assets.partitions import partition_tags
 from gainsight_assets.settings import Settings, parse_settings
 from tests.assets.helpers import read, resources, run_object, seed_accounts
 from tests.conftest import DEMO_KEY
 
-RANGE = {
-    ASSET_PARTITION_RANGE_START_TAG: "2025-02-20",
-    ASSET_PARTITION_RANGE_END_TAG: "2025-03-11",
-}
+RANGE = partition_tags("2025-02-20", "2025-03-11")
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from dagster import DagsterEventType, DagsterInstance, RunsFilter
-from dagster._serdes import serialize_value
+from dagster import DagsterEventType, DagsterInstance, RunsFilter, serialize_value
 
 from gainsight_assets.cli import main
 from gainsight_assets.demo.runner import DEMO_SETTINGS
@@ -22,9 +21,9 @@ from gainsight_assets.demo.server import Fault
 from gainsight_assets.failures import failure_reason
 from gainsight_assets.objects import enabled_objects
 from gainsight_assets.operations import sync_status
+from gainsight_assets.partitions import last_closed_partition
 from gainsight_assets.settings import DEFAULT_SETTINGS_PATH, load_settings
 from resources.warehouse import WarehouseResource
-from schedules import last_closed_partition
 from tests.assets.helpers import exists, read, seed_accounts
 from tests.conftest import DEMO_KEY
 
@@ -276,7 +275,7 @@ def summary(out: str) -> dict[str, dict[str, str | None]]:
 
 def last_closed(name: str) -> str:
     [obj] = [o for o in enabled_objects(load_settings()) if o.name == name]
-    key = last_closed_partition(obj, datetime.now(UTC))
+    key = last_closed_partition(obj.asset.partitions_def, datetime.now(UTC))
     assert key is not None
     return key
 

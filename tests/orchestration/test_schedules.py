@@ -8,15 +8,11 @@ from pathlib import Path
 import polars as pl
 import pytest
 from dagster import Definitions, PartitionKeyRange, build_schedule_context
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 
 from gainsight_assets.definitions import build_definitions
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
+from gainsight_assets.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from gainsight_assets.settings import Settings, load_settings, parse_settings
 from resources.warehouse import WarehouseResource
 from tests.assets.helpers import resources, seed_accounts
@@ -127,7 +123,7 @@ def test_an_open_gate_requests_the_last_closed_partition(
     defs = definitions(settings, duckdb_url, tmp_path)
     request = only_request(tick(defs, SCHEDULES[obj], at, duckdb_url))
     assert request.partition_key == expected
-    assert request.tags[PARTITION_NAME_TAG] == expected
+    assert request.tags[PARTITION_TAG] == expected
     assert request.run_key == expected  # one run per window, however often the tick repeats
     job = defs.resolve_job_def(f"gainsight_{obj}_sync")
     assert job.partitions_def.has_partition_key(expected)
@@ -140,9 +136,9 @@ def test_surveys_rerun_the_trailing_lookback_window_in_one_run(
     defs = definitions(settings, duckdb_url, tmp_path)
     request = only_request(tick(defs, SCHEDULES["surveys"], utc(2025, 3, 12, 0, 20), duckdb_url))
     assert request.partition_key is None
-    assert PARTITION_NAME_TAG not in request.tags
-    start = request.tags[ASSET_PARTITION_RANGE_START_TAG]
-    end = request.tags[ASSET_PARTITION_RANGE_END_TAG]
+    assert PARTITION_TAG not in request.tags
+    start = request.tags[RANGE_START_TAG]
+    end = request.tags[RANGE_END_TAG]
     assert (start, end) == ("2025-02-10", "2025-03-11")
     partitions = defs.resolve_job_def("gainsight_surveys_sync").partitions_def
     keys = partitions.get_partition_keys_in_range(PartitionKeyRange(start, end))
@@ -168,8 +164,8 @@ def test_the_survey_window_follows_lookback_days_and_start_date(
         assert request.partition_key == expected[1] and request.run_key == expected[1]
         return
     got = (
-        request.tags[ASSET_PARTITION_RANGE_START_TAG],
-        request.tags[ASSET_PARTITION_RANGE_END_TAG],
+        request.tags[RANGE_START_TAG],
+        request.tags[RANGE_END_TAG],
     )
     assert got == expected
     assert request.run_key == f"{expected[0]}...{expected[1]}"

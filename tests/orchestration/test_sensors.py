@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from dagster import (
     AssetRecordsFilter,
     DagsterEventType,
     DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
     Definitions,
     build_run_status_sensor_context,
     build_sensor_context,
@@ -21,18 +24,12 @@ from dagster import (
     job,
     op,
 )
-from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
-from dagster._core.utils import make_new_run_id
 
 import sensors
 from gainsight_assets.definitions import build_definitions, build_resources
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.objects import SYNC_TAG
+from gainsight_assets.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from gainsight_assets.settings import Settings, load_settings, parse_settings
 from tests.assets.helpers import exists, read, resources, run_object, seed_accounts
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
@@ -88,7 +85,7 @@ def by_job(result) -> dict[str, Any]:
 
 def add_run(instance: DagsterInstance, job_name: str) -> None:
     instance.add_run(
-        DagsterRun(job_name=job_name, run_id=make_new_run_id(), status=DagsterRunStatus.SUCCESS)
+        DagsterRun(job_name=job_name, run_id=str(uuid.uuid4()), status=DagsterRunStatus.SUCCESS)
     )
 
 
@@ -96,8 +93,8 @@ def span(request) -> tuple[str | None, str | None]:
     if request.partition_key is not None:
         return request.partition_key, request.partition_key
     return (
-        request.tags.get(ASSET_PARTITION_RANGE_START_TAG),
-        request.tags.get(ASSET_PARTITION_RANGE_END_TAG),
+        request.tags.get(RANGE_START_TAG),
+        request.tags.get(RANGE_END_TAG),
     )
 
 
@@ -223,7 +220,7 @@ def test_run_all_requests_what_each_schedule_would(
             f"{name}:{last}" if first == last else f"{name}:{first}...{last}"
         )
         if first == last:
-            assert request.tags[PARTITION_NAME_TAG] == last
+            assert request.tags[PARTITION_TAG] == last
 
 
 def test_run_all_skips_while_the_gate_is_closed(instance, offline) -> None:
@@ -358,7 +355,7 @@ def test_a_failure_message_that_carries_secrets_is_redacted(
     result = gainsight_surveys_sync.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        tags={ASSET_PARTITION_RANGE_START_TAG: "2025-02-10", ASSET_PARTITION_RANGE_END_TAG: "x"},
+        tags={RANGE_START_TAG: "2025-02-10", RANGE_END_TAG: "x"},
     )
     assert not result.success
     defs = build_definitions(Settings(), resources=offline)
@@ -478,7 +475,7 @@ def test_a_week_refreshed_after_its_usage_landed_is_not_refreshed_again(
     defs = build_definitions(settings, resources=online)
     name = "customer_usage_after_usage_sensor"
     weeks = ["2025-02-17", "2025-02-24", "2025-03-03"]
-    tags = {ASSET_PARTITION_RANGE_START_TAG: weeks[0], ASSET_PARTITION_RANGE_END_TAG: weeks[-1]}
+    tags = {RANGE_START_TAG: weeks[0], RANGE_END_TAG: weeks[-1]}
     assert run_object(settings, "product_usage", online, tags=tags, instance=instance).success
     # the refresh of the last week (its run is tested in test_downstream.py)
     instance.report_runless_asset_event(
