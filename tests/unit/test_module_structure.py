@@ -134,3 +134,18 @@ def test_production_modules_never_load_the_demo_tenant() -> None:
     assert done.returncode == 0, done.stderr[-3000:]
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
     assert loaded == [], f"production modules loaded the demo tenant: {loaded}"
+
+
+def test_only_dagster_private_uses_dagster_private_api() -> None:
+    """Dagster's private modules (``dagster._core``, ``dagster._serdes``...) are imported by
+    ``gainsight_assets/dagster_private.py`` alone, which says why for each use."""
+    found = []
+    for folder in (*PACKAGES, "benchmarks"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative == "gainsight_assets/dagster_private.py":
+                continue
+            for target in imported_names(path, module_name(path)):
+                if target.startswith("dagster._") or target.startswith("dagster_shared._"):
+                    found.append(f"{relative}: {target}")
+    assert found == []
