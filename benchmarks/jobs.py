@@ -42,7 +42,7 @@ def resources(url: str, warehouse_url: str, **gainsight: Any) -> dict[str, Any]:
     return build_resources(base_url=url, access_key=KEY, warehouse_url=warehouse_url, **options)
 
 
-def seed_accounts(warehouse_url: str, accounts_path: str) -> None:
+def load_accounts(warehouse_url: str, accounts_path: str) -> None:
     import polars as pl
 
     from resources.warehouse import TableRef, WarehouseResource
@@ -70,7 +70,7 @@ def run_jobs(
     from gainsight_assets.definitions import build_definitions
     from gainsight_assets.partitions import partition_tags
 
-    seed_accounts(warehouse_url, accounts_path)
+    load_accounts(warehouse_url, accounts_path)
     res = resources(url, warehouse_url, **(gainsight or {}))
     control = httpx.Client(base_url=url, timeout=30)
     results = []

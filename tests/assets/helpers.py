@@ -27,7 +27,7 @@ def resources(base_url: str, key: str, warehouse_url: str, tmp: Path) -> dict[st
     )
 
 
-def seed_accounts(warehouse_url: str, accounts: pl.DataFrame, table: str = "salesforce.account"):
+def load_accounts(warehouse_url: str, accounts: pl.DataFrame, table: str = "salesforce.account"):
     WarehouseResource(url=warehouse_url).replace(TableRef.parse(table), accounts)
 
 

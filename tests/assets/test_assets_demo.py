@@ -12,7 +12,7 @@ import pytest
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.partitions import partition_tags
 from gainsight_assets.settings import Settings, load_settings, parse_settings
-from tests.assets.helpers import failure_message, read, resources, run_object, seed_accounts
+from tests.assets.helpers import failure_message, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_KEY
 
 WEEK = "2025-03-03"  # a closed week inside the demo data
@@ -25,7 +25,7 @@ def demo_settings() -> Settings:
 
 @pytest.fixture
 def env(demo_dataset, demo_tenant, duckdb_url: str, tmp_path: Path):
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     return resources(demo_tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
 
 

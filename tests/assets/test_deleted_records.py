@@ -12,7 +12,7 @@ from gainsight_assets.demo.generator import DemoDataset, generate_dataset
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.demo.server import DemoTenant
 from gainsight_assets.settings import Settings, load_settings
-from tests.assets.helpers import exists, read, resources, run_object, seed_accounts
+from tests.assets.helpers import exists, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
 
 DAY = "2025-03-10"
@@ -21,7 +21,7 @@ DELETED_AT = datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def small_dataset() -> DemoDataset:
-    return generate_dataset(companies=6, anchor=DEMO_ANCHOR, seed=11)
+    return generate_dataset(companies=6, anchor=DEMO_ANCHOR, variant=11)
 
 
 @pytest.fixture
@@ -54,7 +54,7 @@ def test_deletions_of_every_synced_object_land_in_their_day(
     duckdb_url: str,
     tmp_path: Path,
 ) -> None:
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
     deleted = {
         "Company": first_ids(small_dataset, "Company", 1),
@@ -94,7 +94,7 @@ def test_deletions_of_every_synced_object_land_in_their_day(
 def test_a_tenant_without_the_log_skips_with_a_warning(
     small_dataset: DemoDataset, settings: Settings, duckdb_url: str, tmp_path: Path
 ) -> None:
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     with DemoTenant(small_dataset.without("record_delete_log"), access_key=DEMO_KEY) as tenant:
         env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
         result = run_object(settings, "deleted_records", env, partition_key=DAY)
@@ -122,7 +122,7 @@ def test_latest_views_leave_deleted_records_out_and_history_keeps_them(
     duckdb_url: str,
     tmp_path: Path,
 ) -> None:
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
     day_range = {
         "dagster/asset_partition_range_start": "2025-03-03-00:00",
@@ -166,7 +166,7 @@ def test_the_gap_check_warns_when_the_last_deletions_sync_is_16_days_old(
 ) -> None:
     from dagster import DagsterInstance
 
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
     with DagsterInstance.ephemeral() as instance:
         first = run_object(

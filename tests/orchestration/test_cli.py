@@ -24,8 +24,9 @@ from gainsight_assets.operations import sync_status
 from gainsight_assets.partitions import last_closed_partition
 from gainsight_assets.settings import DEFAULT_SETTINGS_PATH, load_settings
 from resources.warehouse import WarehouseResource
-from tests.assets.helpers import exists, read, seed_accounts
+from tests.assets.helpers import exists, load_accounts, read
 from tests.conftest import DEMO_KEY
+from tests.unit.test_words import INTERNAL_WORDS
 
 OBJECTS = ("companies", "activities", "surveys", "product_usage", "deleted_records")
 QUERY_PATH = "/v1/data/objects/query/"
@@ -296,7 +297,7 @@ def test_status_lists_only_enabled_objects(cli_env, capsys, tmp_path: Path, monk
 def test_run_prints_one_summary_line_and_the_run_is_the_code_locations(
     cli_env, capfd, duckdb_url: str, demo_dataset, demo_tenant, dagster_home: Path
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     calls = demo_tenant.stats()["calls"]
     code, out, err = run_cli(capfd, "run", "companies")
     assert code == 0, err
@@ -347,7 +348,7 @@ def test_run_prints_one_summary_line_and_the_run_is_the_code_locations(
 
 
 def test_run_verbose_shows_the_event_log(cli_env, capfd, duckdb_url: str, demo_dataset) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     code, out, err = run_cli(capfd, "run", "companies", "--verbose")
     assert code == 0, err
     events = out + err
@@ -366,7 +367,7 @@ def test_run_an_unknown_object_fails_with_the_enabled_ones(cli_env, capsys) -> N
 def test_one_failing_object_does_not_stop_the_others(
     cli_env, capfd, duckdb_url: str, demo_dataset, tmp_path: Path, monkeypatch
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     write_settings(
         tmp_path, monkeypatch, lambda raw: raw["activity"].update(date_field="LastModifedDate")
     )
@@ -478,5 +479,5 @@ def test_help_speaks_to_an_operator(capsys, command: str | None) -> None:
     assert exit_.value.code == 0
     text = capsys.readouterr().out
     assert text.startswith("usage: gainsight-sync")
-    for word in ("``", "wizard", "seed", "accordion", "Show JSON"):
+    for word in ("``", *INTERNAL_WORDS, "Show JSON"):
         assert word not in text, word

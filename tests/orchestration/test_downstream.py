@@ -13,7 +13,7 @@ from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
 from gainsight_assets.partitions import partition_tags
 from gainsight_assets.settings import load_settings
-from tests.assets.helpers import read, resources, run_object, seed_accounts
+from tests.assets.helpers import load_accounts, read, resources, run_object
 from tests.conftest import DEMO_KEY
 
 WEEK = datetime(2025, 3, 3, tzinfo=UTC)  # the second of two synced weeks
@@ -28,7 +28,7 @@ def synced(demo_tenant, demo_dataset, tmp_path_factory: pytest.TempPathFactory):
     """Activities and surveys of the week, two weeks of usage, then the weekly refresh."""
     tmp: Path = tmp_path_factory.mktemp("downstream")
     url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
-    seed_accounts(url, demo_dataset.crm_accounts)
+    load_accounts(url, demo_dataset.crm_accounts)
     res = resources(demo_tenant.base_url, DEMO_KEY, url, tmp)
     settings = load_settings(DEMO_SETTINGS)
     # a little wider than the week, so the refresh must pick the week's partitions itself

@@ -15,7 +15,7 @@ from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
 from gainsight_assets.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from gainsight_assets.settings import Settings, load_settings, parse_settings
 from resources.warehouse import WarehouseResource
-from tests.assets.helpers import resources, seed_accounts
+from tests.assets.helpers import load_accounts, resources
 
 SCHEDULES = {
     "companies": "gainsight_companies_sync_schedule",
@@ -92,7 +92,7 @@ def test_a_closed_gate_skips_the_tick_with_the_reason(
 def test_an_empty_accounts_table_keeps_the_gate_closed(
     settings: Settings, duckdb_url: str, tmp_path: Path, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts.clear())
+    load_accounts(duckdb_url, demo_dataset.crm_accounts.clear())
     defs = definitions(settings, duckdb_url, tmp_path)
     result = tick(defs, SCHEDULES["companies"], utc(2025, 3, 12, 0, 10), duckdb_url)
     assert not result.run_requests
@@ -119,7 +119,7 @@ def test_an_open_gate_requests_the_last_closed_partition(
     tmp_path: Path,
     demo_dataset,
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = definitions(settings, duckdb_url, tmp_path)
     request = only_request(tick(defs, SCHEDULES[obj], at, duckdb_url))
     assert request.partition_key == expected
@@ -132,7 +132,7 @@ def test_an_open_gate_requests_the_last_closed_partition(
 def test_surveys_rerun_the_trailing_lookback_window_in_one_run(
     settings: Settings, duckdb_url: str, tmp_path: Path, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = definitions(settings, duckdb_url, tmp_path)
     request = only_request(tick(defs, SCHEDULES["surveys"], utc(2025, 3, 12, 0, 20), duckdb_url))
     assert request.partition_key is None
@@ -157,7 +157,7 @@ def test_surveys_rerun_the_trailing_lookback_window_in_one_run(
 def test_the_survey_window_follows_lookback_days_and_start_date(
     raw: dict, expected: tuple[str, str], duckdb_url: str, tmp_path: Path, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = definitions(parse_settings(raw), duckdb_url, tmp_path)
     request = only_request(tick(defs, SCHEDULES["surveys"], utc(2025, 3, 12, 0, 20), duckdb_url))
     if expected[0] == expected[1]:  # one day: a plain partition run
@@ -174,7 +174,7 @@ def test_the_survey_window_follows_lookback_days_and_start_date(
 def test_no_closed_partition_yet_skips_with_the_reason(
     duckdb_url: str, tmp_path: Path, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = definitions(parse_settings({"start_date": "2025-03-12"}), duckdb_url, tmp_path)
     result = tick(defs, SCHEDULES["companies"], utc(2025, 3, 12, 0, 10), duckdb_url)
     assert not result.run_requests
@@ -212,7 +212,7 @@ def test_with_every_object_disabled_nothing_is_scheduled(duckdb_url: str, tmp_pa
 
 def test_a_single_account_opens_the_gate(duckdb_url: str, tmp_path: Path) -> None:
     """One account is enough: the gate counts rows, it does not judge them."""
-    seed_accounts(
+    load_accounts(
         duckdb_url,
         pl.DataFrame(
             {"id": ["001A"], "gainsight_gsid_c": [None]},
