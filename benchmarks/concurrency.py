@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ANCHOR, SPAWN, Count, TenantProcess, quiet_dagster_warnings
-from benchmarks.jobs import QUIET, range_tags, resources, seed_accounts
+from benchmarks.jobs import QUIET, load_accounts, resources
+from gainsight_assets.partitions import partition_tags
 
 WEEK = "2025-03-03"
 
@@ -58,7 +59,7 @@ def _worker(
         from benchmarks.jobs import bench_settings
         from gainsight_assets.definitions import build_definitions
 
-        seed_accounts(warehouse_url, accounts_path)
+        load_accounts(warehouse_url, accounts_path)
         defs = build_definitions(
             bench_settings(spec.get("settings")),
             resources=resources(url, warehouse_url, **gainsight),
@@ -66,7 +67,7 @@ def _worker(
         job = defs.resolve_job_def(f"gainsight_{spec['object']}_sync")
         kwargs: dict[str, Any] = {"instance": DagsterInstance.ephemeral(), "raise_on_error": False}
         if "range" in spec:
-            kwargs["tags"] = range_tags(*spec["range"])
+            kwargs["tags"] = partition_tags(*spec["range"])
         else:
             kwargs["partition_key"] = spec["partition"]
         ready.put(spec["object"])

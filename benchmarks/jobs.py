@@ -36,18 +36,13 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def resources(url: str, warehouse_url: str, **gainsight: Any) -> dict[str, Any]:
-    from resources.gainsight import GainsightResource
-    from resources.warehouse import WarehouseIOManager, WarehouseResource
+    from gainsight_assets.resource_defs import build_resources
 
     options = {"backoff_base_seconds": 0.05, "calls_per_minute": UNLIMITED, **gainsight}
-    return {
-        "gainsight": GainsightResource(base_url=url, access_key=KEY, **options),
-        "warehouse": WarehouseResource(url=warehouse_url),
-        "warehouse_io_manager": WarehouseIOManager(url=warehouse_url),
-    }
+    return build_resources(base_url=url, access_key=KEY, warehouse_url=warehouse_url, **options)
 
 
-def seed_accounts(warehouse_url: str, accounts_path: str) -> None:
+def load_accounts(warehouse_url: str, accounts_path: str) -> None:
     import polars as pl
 
     from resources.warehouse import TableRef, WarehouseResource
@@ -55,12 +50,6 @@ def seed_accounts(warehouse_url: str, accounts_path: str) -> None:
     WarehouseResource(url=warehouse_url).replace(
         TableRef("salesforce", "account"), pl.read_parquet(accounts_path)
     )
-
-
-def range_tags(start: str, end: str) -> dict[str, str]:
-    from gainsight_assets.dagster_private import RANGE_END_TAG, RANGE_START_TAG
-
-    return {RANGE_START_TAG: start, RANGE_END_TAG: end}
 
 
 def run_jobs(
@@ -79,8 +68,9 @@ def run_jobs(
     from dagster import DagsterEventType, DagsterInstance
 
     from gainsight_assets.definitions import build_definitions
+    from gainsight_assets.partitions import partition_tags
 
-    seed_accounts(warehouse_url, accounts_path)
+    load_accounts(warehouse_url, accounts_path)
     res = resources(url, warehouse_url, **(gainsight or {}))
     control = httpx.Client(base_url=url, timeout=30)
     results = []
@@ -90,7 +80,7 @@ def run_jobs(
         instance = DagsterInstance.ephemeral()
         kwargs: dict[str, Any] = {"instance": instance, "raise_on_error": False}
         if "range" in spec:
-            kwargs["tags"] = range_tags(*spec["range"])
+            kwargs["tags"] = partition_tags(*spec["range"])
         else:
             kwargs["partition_key"] = spec["partition"]
         if tenant_stats:

@@ -1,6 +1,6 @@
 """The performance benchmark, as one table: ``python -m benchmarks.run [--quick]``.
 
-Full size (the issue's sizes) takes a few minutes and needs about 8 GiB of free memory; ``--quick``
+Full size (the target sizes) takes a few minutes and needs about 8 GiB of free memory; ``--quick``
 runs every part at small sizes in well under a minute, to check that the benchmark works. The
 table (markdown) goes to stdout; the raw numbers to ``benchmarks/results/<time>.json``.
 
@@ -382,7 +382,7 @@ def render(results: dict[str, Any], command: str) -> str:
         "",
         *(
             [
-                "Quick mode: sizes far below the issue's, to check that the benchmark runs; fixed"
+                "Quick mode: sizes far below the target sizes, to check that the benchmark runs; fixed"
                 " costs (process start, connections, Dagster's run) dominate (2), (4) and (6) at"
                 " these sizes, so their pass or miss means nothing. Only the full run counts.",
                 "",

@@ -10,17 +10,17 @@ Each command exits non-zero with a one-line message when something is wrong.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import warnings
 from collections.abc import Callable, Sequence
 
 from dagster import BetaWarning, PreviewWarning
 
+from gainsight_assets.connection import CliError, resource_from_env
 from gainsight_assets.dagster_private import CodeLocationError
 from gainsight_assets.settings import SettingsError
-from resources.gainsight import GainsightAuthError, GainsightError, GainsightResource
-from resources.gainsight.resource import check_base_url
+from resources.gainsight import GainsightAuthError, GainsightError
+from resources.redaction import redact
 from resources.warehouse import WarehouseError
 
 AUTH_ADVICE = (
@@ -36,21 +36,6 @@ examples:
   gainsight-sync run activities --verbose  one object, with Dagster's event log
   gainsight-sync status                    the last run of each object, and why it failed
 """
-
-
-class CliError(Exception):
-    """A failure to report on stderr with exit status 1."""
-
-
-def resource_from_env() -> GainsightResource:
-    missing = [n for n in ("GAINSIGHT_BASE_URL", "GAINSIGHT_ACCESS_KEY") if not os.environ.get(n)]
-    if missing:
-        raise CliError(
-            f"{' and '.join(missing)} not set. Export your tenant URL and API key, or run"
-            " `gainsight-sync demo` to try the project on the local demo tenant."
-        )
-    base_url = check_base_url(os.environ["GAINSIGHT_BASE_URL"])  # its message, not pydantic's
-    return GainsightResource(base_url=base_url, access_key=os.environ["GAINSIGHT_ACCESS_KEY"])
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -182,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         CodeLocationError,
         LookupError,
     ) as exc:
-        print(f"gainsight-sync {args.command}: {exc}", file=sys.stderr)
+        print(f"gainsight-sync {args.command}: {redact(str(exc))}", file=sys.stderr)
     return 1
 
 

@@ -9,8 +9,8 @@
    materialize`` create runs that belong to no code location (no job history, no timeline,
    degraded re-execution, no run-status sensors). :func:`open_code_location` makes the same calls
    as ``dagster job launch``; ``gainsight_assets.runs`` uses it.
-2. The names of the run tags Dagster reads a partition or a partition range from (schedules,
-   sensors and the CLI set them the way the UI and backfills do).
+2. The names of the run tags Dagster reads a partition or a partition range from; only
+   ``gainsight_assets.partitions`` uses them, to tag runs the way the UI and backfills do.
 3. The type of a job built by ``define_asset_job``, for type hints.
 """
 

@@ -6,9 +6,7 @@ asset, job or schedule. Building definitions makes no network call and writes no
 
 from __future__ import annotations
 
-import os
-
-from dagster import Definitions, EnvVar, in_process_executor
+from dagster import Definitions, in_process_executor
 
 from gainsight_assets.downstream import (
     build_customer_usage_asset,
@@ -18,25 +16,10 @@ from gainsight_assets.downstream import (
 from gainsight_assets.freshness import build_freshness_checks, build_freshness_sensor
 from gainsight_assets.gate import build_gate_check, primary_crm_accounts_spec
 from gainsight_assets.objects import enabled_objects
+from gainsight_assets.resource_defs import build_resources
 from gainsight_assets.settings import Settings, load_settings
-from resources.gainsight import GainsightResource
-from resources.warehouse import WarehouseIOManager, WarehouseResource
 
-
-def warehouse_url() -> EnvVar | None:
-    """``WAREHOUSE_URL`` as an EnvVar (so the UI shows its name, never its password)."""
-    return EnvVar("WAREHOUSE_URL") if os.environ.get("WAREHOUSE_URL") else None
-
-
-def build_resources() -> dict:
-    url = warehouse_url()
-    return {
-        "gainsight": GainsightResource(
-            base_url=EnvVar("GAINSIGHT_BASE_URL"), access_key=EnvVar("GAINSIGHT_ACCESS_KEY")
-        ),
-        "warehouse": WarehouseResource(url=url),
-        "warehouse_io_manager": WarehouseIOManager(url=url),
-    }
+__all__ = ["build_definitions", "build_resources", "defs"]
 
 
 def build_definitions(settings: Settings, resources: dict | None = None) -> Definitions:

@@ -6,33 +6,20 @@ The failure sensor stores this line in ``gainsight.sync_failures``; ``gainsight-
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from dagster import AssetCheckSeverity, DagsterEventType, DagsterInstance, DagsterRun
 
+from resources.redaction import redact
+
 if TYPE_CHECKING:
     from dagster_shared.error import SerializableErrorInfo
 
-_SECRET_PATTERNS = (
-    re.compile(r"(?i)(accesskey['\"]?\s*[:=]\s*['\"]?)[^\s'\",}&]+"),
-    re.compile(r"(://[^:/@\s]+:)[^@\s]+(@)"),
-)
 _CLASS_PREFIX = re.compile(r"^[\w.]+(Error|Exception|Failure)[\w]*: ")
 _PYDANTIC_VALUE_ERROR = re.compile(r"Value error, (.*?) \[type=", re.DOTALL)
-MIN_SECRET = 8  # shorter values are not real keys; replacing them would garble the message
 MAX_MESSAGE = 2000
-
-
-def redact(message: str, secrets: tuple[str, ...] = ()) -> str:
-    """A message with access keys and URL passwords removed."""
-    for secret in secrets:
-        if len(secret) >= MIN_SECRET:
-            message = message.replace(secret, "<redacted>")
-    message = _SECRET_PATTERNS[0].sub(r"\1<redacted>", message)
-    return _SECRET_PATTERNS[1].sub(r"\1<redacted>\2", message)
 
 
 @dataclass(frozen=True)
@@ -63,8 +50,7 @@ def failure_reason(instance: DagsterInstance, run: DagsterRun) -> FailureReason:
         failed_check = _failed_check(instance, run.run_id)
         if failed_check is not None:
             error_class, message = failed_check
-    secrets = (os.environ.get("GAINSIGHT_ACCESS_KEY", ""),)
-    one_line = " ".join(redact(message, secrets).split())
+    one_line = " ".join(redact(message).split())
     return FailureReason(error_class, one_line[:MAX_MESSAGE])
 
 

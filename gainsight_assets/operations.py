@@ -19,14 +19,15 @@ import httpx
 import polars as pl
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 
+from gainsight_assets.connection import resource_from_env
 from gainsight_assets.failures import failure_reason
 from gainsight_assets.objects import enabled_objects
+from gainsight_assets.partitions import partition_text
 from gainsight_assets.runs import (
     STATUS_WORDS,
     RunOutcome,
     RunTarget,
     ensure_dagster_home,
-    partition_text,
     run_starter,
 )
 from gainsight_assets.settings import ACTIVITY_TYPES, Settings, load_settings
@@ -73,8 +74,6 @@ def missing_objects(gainsight: GainsightResource) -> list[str]:
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
-    from gainsight_assets.cli import resource_from_env
-
     settings = load_settings()
     gainsight = None if args.offline else resource_from_env()
     data = effective_settings(settings, gainsight)
@@ -167,8 +166,6 @@ def sample_activities(
 
 
 def cmd_sample_activities(args: argparse.Namespace) -> int:
-    from gainsight_assets.cli import resource_from_env
-
     settings = load_settings()
     sample = sample_activities(settings, resource_from_env(), budget_seconds=args.budget_seconds)
     print(f"Sampled {sample.counts['count'].sum()} activities (sample size {sample.size}).")
@@ -315,8 +312,6 @@ def run_objects(
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from gainsight_assets.cli import resource_from_env
-
     ensure_dagster_home()
     settings = load_settings()
     # a missing or wrong setting is one line here, not the same failure in every run

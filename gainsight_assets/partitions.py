@@ -1,9 +1,20 @@
-"""The four sync cadences as Dagster partitions, every one of them in UTC."""
+"""Partitions, windows and the run tags that name them: the one module for all three.
+
+- The sync cadences as Dagster partitions, every one of them in UTC (:func:`daily`,
+  :func:`four_hourly`, :func:`weekly`), and where a timestamp's window starts
+  (:func:`window_start`).
+- Which partitions a run asks for: the last closed one at a time (:func:`last_closed_partition`)
+  and the trailing span of closed partitions ending with it (:func:`trailing_window`); schedules,
+  the first-sync sensor, the CLI and the demo all ask these.
+- The tags a run of one partition or of a range carries (:func:`partition_tags`), as the UI and
+  backfills set them; Dagster names these tags only in its private API
+  (:mod:`gainsight_assets.dagster_private`), so nothing else spells them.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date, datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timedelta
 
 import polars as pl
 from dagster import (
@@ -11,7 +22,10 @@ from dagster import (
     PartitionsDefinition,
     TimeWindowPartitionsDefinition,
     WeeklyPartitionsDefinition,
+    partition_loading_context,
 )
+
+from gainsight_assets.dagster_private import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 
 FOUR_HOURLY_FORMAT = "%Y-%m-%d-%H:%M"
 
@@ -64,3 +78,43 @@ def unread_partitions(
         if (window.start <= last_read) if descending else (window.end > last_read):
             unread.append(key)
     return unread
+
+
+def last_closed_partition(partitions_def: PartitionsDefinition, at: datetime) -> str | None:
+    """The last partition whose window has closed at ``at``; ``None`` before the first."""
+    # Dagster 1.13 takes the evaluation time from the partition loading context, not an argument.
+    with partition_loading_context(effective_dt=at):
+        return partitions_def.get_last_partition_key()
+
+
+def trailing_window(
+    partitions_def: PartitionsDefinition, at: datetime, span: timedelta
+) -> tuple[str, str] | None:
+    """The first and last closed partitions at ``at`` whose windows end within ``span`` before
+    it (never before the first partition); ``None`` when no partition has closed yet."""
+    last = last_closed_partition(partitions_def, at)
+    if last is None:
+        return None
+    keys = [
+        key
+        for key in partitions_def.get_partition_keys(current_time=at)
+        if partitions_def.time_window_for_partition_key(key).end > at - span
+    ]
+    return (keys[0], last) if keys else (last, last)
+
+
+def partition_tags(first: str, last: str) -> dict[str, str]:
+    """The tags of a run of partition ``first`` (when ``first == last``) or of the range
+    ``first``..``last`` in one run, as the UI and backfills set them."""
+    if first == last:
+        return {PARTITION_TAG: first}
+    return {RANGE_START_TAG: first, RANGE_END_TAG: last}
+
+
+def partition_text(tags: Mapping[str, str]) -> str:
+    """A run's partition (``key``) or partition range (``first...last``); empty if neither."""
+    if PARTITION_TAG in tags:
+        return tags[PARTITION_TAG]
+    if RANGE_START_TAG in tags:
+        return f"{tags[RANGE_START_TAG]}...{tags.get(RANGE_END_TAG, '')}"
+    return ""

@@ -36,15 +36,14 @@ from dagster import (
 )
 
 from gainsight_assets.dagster_private import (
-    PARTITION_TAG,
-    RANGE_END_TAG,
-    RANGE_START_TAG,
     CodeLocationError,
     OpenCodeLocation,
     open_code_location,
 )
-from gainsight_assets.failures import failure_reason, redact
+from gainsight_assets.failures import failure_reason
+from gainsight_assets.partitions import partition_tags, partition_text
 from gainsight_assets.settings import PROJECT_ROOT
+from resources.redaction import redact
 
 WORKSPACE_FILE = PROJECT_ROOT / "workspace.yaml"
 INSTANCE_TEMPLATE = PROJECT_ROOT / "deploy" / "dagster.yaml"
@@ -98,18 +97,7 @@ class RunTarget:
         """The tags the UI and backfills give such a run."""
         if self.first is None or self.last is None:
             return {}
-        if self.first == self.last:
-            return {PARTITION_TAG: self.first}
-        return {RANGE_START_TAG: self.first, RANGE_END_TAG: self.last}
-
-
-def partition_text(tags: Mapping[str, str]) -> str:
-    """A run's partition (``key``) or partition range (``first...last``); empty if neither."""
-    if PARTITION_TAG in tags:
-        return tags[PARTITION_TAG]
-    if RANGE_START_TAG in tags:
-        return f"{tags[RANGE_START_TAG]}...{tags.get(RANGE_END_TAG, '')}"
-    return ""
+        return partition_tags(self.first, self.last)
 
 
 @dataclass(frozen=True)
@@ -298,6 +286,5 @@ def _keys(value: Any) -> list[str]:
 
 def _one(exc: BaseException) -> str:
     """One line: the class and message of ``exc``, without a stack trace or secrets."""
-    secrets = (os.environ.get("GAINSIGHT_ACCESS_KEY", ""),)
     message = str(exc).split("Stack Trace:")[0]
-    return " ".join(redact(f"{type(exc).__name__}: {message}", secrets).split())
+    return " ".join(redact(f"{type(exc).__name__}: {message}").split())

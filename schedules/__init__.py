@@ -13,13 +13,12 @@ from dagster import (
     ScheduleDefinition,
     ScheduleEvaluationContext,
     SkipReason,
-    partition_loading_context,
     schedule,
 )
 
-from gainsight_assets.dagster_private import RANGE_END_TAG, RANGE_START_TAG
 from gainsight_assets.gate import gate_status
 from gainsight_assets.objects import SyncObject
+from gainsight_assets.partitions import last_closed_partition, partition_tags, trailing_window
 from gainsight_assets.settings import Settings
 from resources.warehouse import WarehouseResource
 
@@ -33,22 +32,14 @@ CRON = {
 }
 
 
-def last_closed_partition(obj: SyncObject, at: datetime) -> str | None:
-    partitions = obj.asset.partitions_def
-    # Dagster 1.13 takes the evaluation time from the partition loading context, not an argument.
-    with partition_loading_context(effective_dt=at):
-        return partitions.get_last_partition_key()
-
-
 def scheduled_window(settings: Settings, obj: SyncObject, at: datetime) -> tuple[str, str] | None:
     """The first and last partition a tick at ``at`` asks for: the last closed window, and for
     surveys the trailing ``surveys.lookback_days`` ending with it. The CLI's run asks the same."""
-    last = last_closed_partition(obj, at)
-    if last is None:
-        return None
-    if obj.name != "surveys":
-        return last, last
-    return _lookback_start(obj, last, settings.surveys.lookback_days), last
+    partitions = obj.asset.partitions_def
+    if obj.name == "surveys":
+        return trailing_window(partitions, at, timedelta(days=settings.surveys.lookback_days))
+    last = last_closed_partition(partitions, at)
+    return None if last is None else (last, last)
 
 
 def window_request(
@@ -60,11 +51,7 @@ def window_request(
         run_key = f"{key_prefix}{last}" if first == last else f"{key_prefix}{first}...{last}"
     if first == last:
         return RunRequest(run_key=run_key, job_name=obj.job_name, partition_key=last)
-    return RunRequest(
-        run_key=run_key,
-        job_name=obj.job_name,
-        tags={RANGE_START_TAG: first, RANGE_END_TAG: last},
-    )
+    return RunRequest(run_key=run_key, job_name=obj.job_name, tags=partition_tags(first, last))
 
 
 def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
@@ -86,17 +73,6 @@ def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
         return window_request(obj, *window)
 
     return _schedule
-
-
-def _lookback_start(obj: SyncObject, last: str, days: int) -> str:
-    partitions = obj.asset.partitions_def
-    last_start = partitions.time_window_for_partition_key(last).start
-    # never before the first partition (start_date): such a key does not exist
-    wanted = max(last_start - timedelta(days=days - 1), partitions.start)
-    keys = partitions.get_partition_keys_in_time_window(
-        type(partitions.time_window_for_partition_key(last))(wanted, last_start + timedelta(days=1))
-    )
-    return keys[0] if keys else last
 
 
 def build_schedules(settings: Settings, objects: list[SyncObject]) -> list[ScheduleDefinition]:

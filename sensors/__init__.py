@@ -48,10 +48,10 @@ from gainsight_assets.dagster_private import AssetJob as ExecutableDefinition
 from gainsight_assets.failures import failure_reason, redact
 from gainsight_assets.gate import accounts_observation, gate_status
 from gainsight_assets.objects import SYNC_TAG, SyncObject
-from gainsight_assets.runs import partition_text
+from gainsight_assets.partitions import partition_text, trailing_window
 from gainsight_assets.settings import Settings
 from resources.warehouse import TableRef, WarehouseResource
-from schedules import last_closed_partition, scheduled_window, window_request
+from schedules import scheduled_window, window_request
 
 FAILURES_TABLE = TableRef("gainsight", "sync_failures")
 FAILURES_KEY = AssetKey(["gainsight", "sync_failures"])
@@ -75,17 +75,8 @@ __all__ = [
 
 
 def first_sync_range(obj: SyncObject, settings: Settings, now: datetime) -> tuple[str, str] | None:
-    partitions = obj.asset.partitions_def
-    last = last_closed_partition(obj, now)
-    if last is None:
-        return None
     span = FIRST_SYNC_SPAN[obj.name] or timedelta(days=settings.surveys.lookback_days)
-    keys = [
-        key
-        for key in partitions.get_partition_keys(current_time=now)
-        if partitions.time_window_for_partition_key(key).end > now - span
-    ]
-    return (keys[0], last) if keys else (last, last)
+    return trailing_window(obj.asset.partitions_def, now, span)
 
 
 def build_gate_sensor(

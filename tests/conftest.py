@@ -1,4 +1,4 @@
-"""Shared fixtures: a seeded demo tenant, a DuckDB warehouse per test, Dagster resources, and
+"""Shared fixtures: a deterministic demo tenant, a DuckDB warehouse per test, Dagster resources, and
 the session's PostgreSQL.
 
 Every test that needs PostgreSQL takes the ``postgres_url`` fixture (directly, through another
@@ -84,7 +84,7 @@ def postgres_url(pytestconfig: pytest.Config) -> Iterator[str]:
 def demo_dataset():
     from gainsight_assets.demo.generator import generate_dataset
 
-    return generate_dataset(companies=30, anchor=DEMO_ANCHOR, seed=7)
+    return generate_dataset(companies=30, anchor=DEMO_ANCHOR, variant=7)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from resources.warehouse import redact_url
+from resources.redaction import redact
 
 URL_ENV = "TEST_POSTGRES_URL"
 MODE_ENV = "GAINSIGHT_TEST_POSTGRES"
@@ -81,11 +81,11 @@ def choose(
         why = refused(url)
         if why is not None:
             raise NoPostgres(
-                f"{URL_ENV}={redact_url(url)}: cannot connect ({why}). Start that server,"
+                f"{URL_ENV}={redact(url)}: cannot connect ({why}). Start that server,"
                 f" point {URL_ENV} at one that runs, or unset it to let the tests start"
                 " their own PostgreSQL."
             )
-        return PostgresSource(url, f"{redact_url(url)} ({URL_ENV})")
+        return PostgresSource(url, f"{redact(url)} ({URL_ENV})")
     if not listening(DEFAULT_HOST, DEFAULT_PORT):
         return PostgresSource(
             None,

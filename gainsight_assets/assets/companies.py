@@ -11,7 +11,6 @@ answer cut short or empty never shrinks a stored snapshot, and a company deleted
 is absent from the next day's snapshot.
 """
 
-import re
 from collections.abc import Iterator
 
 import polars as pl
@@ -19,12 +18,12 @@ from dagster import AssetExecutionContext, BackfillPolicy, asset
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
+from gainsight_assets.naming import column_name, unique_columns
 from gainsight_assets.partitions import daily
 from gainsight_assets.resolve import AccountDirectory
 from gainsight_assets.settings import Settings
 from gainsight_assets.sync import SyncRun, quality_check_specs, read_keys
 from resources.gainsight import GainsightResource
-from resources.gainsight.metadata import FieldInfo
 from resources.warehouse import KeyedRows, TableRef, WarehouseResource
 
 KEY = gainsight_key("companies")
@@ -53,18 +52,10 @@ CRM_OWNED = frozenset(
 SKIPPED_TYPES = frozenset({"LOOKUP"})  # lookups hold GSIDs of other objects; keep only the id
 
 
-def snake(name: str) -> str:
-    """``SfdcAccountId`` → ``sfdc_account_id``; ``Health_Score__gc`` → ``health_score__gc``."""
-    custom = re.search(r"__(gc|c)$", name)
-    stem = name[: custom.start()] if custom else name
-    words = re.sub(r"(?<=[a-z0-9])([A-Z])|(?<=[A-Z])([A-Z][a-z])", r"_\1\2", stem).lower()
-    words = re.sub(r"[^0-9a-z]+", "_", words).strip("_")
-    return words + (custom.group(0).lower() if custom else "")
-
-
-def output_name(field: FieldInfo) -> str:
-    column = snake(field.field_name)
-    return f"gainsight_{column}" if field.field_name.casefold() in CRM_OWNED else column
+def output_name(field_name: str) -> str:
+    """The field's column: its column name, behind ``gainsight_`` for a field the CRM owns."""
+    column = column_name(field_name)
+    return f"gainsight_{column}" if field_name.casefold() in CRM_OWNED else column
 
 
 def build_companies_asset(settings: Settings):
@@ -79,7 +70,8 @@ def build_companies_asset(settings: Settings):
             "partition_expr": "snapshot_date",
             "column_descriptions": {
                 **COLUMN_DESCRIPTIONS,
-                "*": f"A field of the Gainsight `{cfg.object}` object, in snake case.",
+                "*": f"A field of the Gainsight `{cfg.object}` object, in lower snake case"
+                " (NPSScore__gc → nps_score__gc).",
             },
         },
         check_specs=quality_check_specs(KEY, GRAIN),
@@ -98,7 +90,9 @@ def build_companies_asset(settings: Settings):
         gsid = description.require("Gsid", setting="company.object").field_name
         crm_id = description.require(cfg.crm_id_field, setting="company.crm_id_field").field_name
         fields = [f for f in description.fields if f.data_type.upper() not in SKIPPED_TYPES]
-        names = {f.field_name: output_name(f) for f in fields}
+        names = unique_columns(
+            [f.field_name for f in fields], output_name, reserved=("gsid", "crm_id")
+        )
         names[gsid], names[crm_id] = "gsid", "crm_id"
         labels = description.picklist_labels()
         start, _ = run.window

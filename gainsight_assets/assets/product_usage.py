@@ -21,6 +21,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValu
 
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
+from gainsight_assets.naming import unique_columns, value_column
 from gainsight_assets.partitions import weekly, window_start
 from gainsight_assets.settings import Aggregate, Settings
 from gainsight_assets.sync import SyncRun, quality_check_specs, require_fields
@@ -36,13 +37,17 @@ GRAIN = GROUP_COLUMNS
 # means the week must be aggregated again (``sensors``, after ``gainsight/deleted_records``).
 SOURCES_TABLE = TableRef(TABLE.schema, f"{TABLE.name}_records")
 SOURCES_GRAIN = ("week_start", "record_id")
-
-
-def value_column(name: str) -> str:
-    """An additional value field's output column: ``Seats__gc`` → ``seats``."""
-    from gainsight_assets.assets.surveys import custom_field_column
-
-    return custom_field_column(name).removeprefix("cf_")
+# Columns of the rows and the rollup that an additional value field's column must not take.
+RESERVED = (
+    *GROUP_COLUMNS,
+    "value",
+    "source_rows",
+    "match_methods",
+    "usage_key",
+    "usage_date",
+    "record_id",
+    "match_method",
+)
 
 
 def combine(expr: pl.Expr, function: str) -> pl.Expr:
@@ -225,7 +230,7 @@ def build_product_usage_asset(settings: Settings):
             extras = []
             select = [gsid, company, date_info.field_name, *numeric]
             key_field = company
-        value_columns = [value_column(name) for name in extras]
+        value_columns = list(unique_columns(extras, value_column, reserved=RESERVED).values())
         start, end = run.window
         stream = gainsight.query_pages(
             cfg.object,

@@ -9,7 +9,6 @@ stores the responses it read and keeps every response stored before; the days it
 read to their end are listed in ``incomplete_partitions`` and in the ``read_in_full`` check.
 """
 
-import re
 from collections.abc import Iterator
 from functools import partial
 
@@ -19,6 +18,7 @@ from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
 from gainsight_assets.assets.common import gainsight_key, shared_asset_args
 from gainsight_assets.assets.deleted_records import latest_by
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
+from gainsight_assets.naming import custom_field_column, unique_columns
 from gainsight_assets.partitions import daily
 from gainsight_assets.settings import (
     MAX_LOOKBACK_DAYS,
@@ -59,22 +59,16 @@ _OUTPUT_TYPES = {
 }
 
 
-def custom_field_column(field_name: str) -> str:
-    """``Channel__gc`` → ``cf_channel``: lower snake case, custom suffix dropped."""
-    stem = re.sub(r"__(gc|c)$", "", field_name)
-    snake = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", stem).lower()
-    return "cf_" + re.sub(r"[^0-9a-z]+", "_", snake).strip("_")
-
-
 def shape_page(
     page: pl.DataFrame,
     *,
     mapping: dict[str, str | None],
     row: SurveyObject,
     date_name: str,
-    custom: list[str],
+    custom: dict[str, str],
 ) -> pl.DataFrame:
-    """One page of an object's responses in the output layout."""
+    """One page of an object's responses in the output layout; ``custom``: the custom fields'
+    columns by field name."""
 
     def mapped(name: str) -> pl.Expr:
         source = mapping.get(name)
@@ -98,7 +92,7 @@ def shape_page(
         mapped("respondent_email"),
         pl.lit(row.object).alias("source_object"),
         pl.col(date_name).alias("modified_at"),
-        *(pl.col(name).alias(custom_field_column(name)) for name in custom),
+        *(pl.col(name).alias(column) for name, column in custom.items()),
     )
 
 
@@ -153,6 +147,9 @@ def build_survey_asset(settings: Settings):
             custom = (
                 [f for f in description.fields if f.is_custom] if cfg.register_custom_fields else []
             )
+            columns = unique_columns(
+                [f.field_name for f in custom], custom_field_column, reserved=OUTPUT_COLUMNS
+            )
             select = [name for name in mapping.values() if name]
             select += [date_field.field_name, *(f.field_name for f in custom)]
             stream = gainsight.query_pages(
@@ -170,7 +167,7 @@ def build_survey_asset(settings: Settings):
                     mapping=mapping,
                     row=row,
                     date_name=date_field.field_name,
-                    custom=[f.field_name for f in custom],
+                    custom=columns,
                 ),
                 date_col="modified_at",
                 descending=True,
@@ -193,7 +190,7 @@ def build_survey_asset(settings: Settings):
                 {
                     "object": row.object,
                     "field": f.field_name,
-                    "column": custom_field_column(f.field_name),
+                    "column": columns[f.field_name],
                     "data_type": f.data_type,
                     "label": f.label,
                 }

@@ -1,8 +1,8 @@
-"""Seeded, columnar generator of a demo Gainsight CS tenant's data.
+"""Deterministic, columnar generator of a demo Gainsight CS tenant's data.
 
 Every large column is derived from a row index with Polars' hash (``pl.col("i").hash(salt)``), so
-ten million rows generate in seconds and the same seed and anchor always give the same data (for
-one Polars version: Polars only promises stable hashes within a version). ``random.Random``
+ten million rows generate in seconds and the same variant and anchor always give the same data
+(for one Polars version: Polars only promises stable hashes within a version). ``random.Random``
 is used only for the few picklist option ids.
 
 All dates fall in ``[anchor - days, anchor)`` and are stored as Int64 epoch milliseconds (UTC);
@@ -446,9 +446,12 @@ def generate_dataset(
     usage_rows_per_company: int = 40,
     days: int = 35,
     anchor: datetime | None = None,
-    seed: int = 7,
+    variant: int = 7,
 ) -> DemoDataset:
-    """A deterministic demo tenant: ``companies`` companies and per-company child records."""
+    """A deterministic demo tenant: ``companies`` companies and per-company child records.
+
+    ``variant`` picks one of the generator's datasets: each gives other ids, names and values.
+    """
     sizes = {
         "companies": companies,
         "activities_per_company": activities_per_company,
@@ -460,8 +463,8 @@ def generate_dataset(
             raise ValueError(f"{name} must be 0 or more, got {value}")
     if days < 1:
         raise ValueError(f"days must be 1 or more, got {days}")
-    ctx = _Context.create(seed=seed, anchor=_utc_anchor(anchor), days=days)
-    picklists = _picklist_ids(ctx.seed_number)
+    ctx = _Context.create(variant=variant, anchor=_utc_anchor(anchor), days=days)
+    picklists = _picklist_ids(ctx.variant)
     users = _users(ctx, max(3, min(50, companies // 8 + 3)))
     company_base = _company_base(ctx, companies, users["Gsid"], picklists)
     objects = {
@@ -496,18 +499,18 @@ def _utc_anchor(anchor: datetime | None) -> datetime:
 # -- hash-based randomness ----------------------------------------------------------------------
 
 
-def _salt(seed_number: int, name: str) -> int:
-    return (seed_number * 0x9E3779B1 + zlib.crc32(name.encode())) % (1 << 62)
+def _salt(variant: int, name: str) -> int:
+    return (variant * 0x9E3779B1 + zlib.crc32(name.encode())) % (1 << 62)
 
 
 @dataclass(frozen=True)
 class _Rand:
     """Pseudo-random columns over the row index ``i``; each salt gives an independent column."""
 
-    seed_number: int  # every random stream of the dataset derives from it
+    variant: int  # every random stream of the dataset derives from it
 
     def bits(self, salt: str, index: pl.Expr | None = None) -> pl.Expr:
-        return (pl.col("i") if index is None else index).hash(_salt(self.seed_number, salt))
+        return (pl.col("i") if index is None else index).hash(_salt(self.variant, salt))
 
     def below(self, salt: str, bound: int | pl.Expr) -> pl.Expr:
         """Int64 in ``[0, bound)``; ``bound`` may be a column (every value must be >= 1)."""
@@ -570,7 +573,7 @@ def gsid_expr(rand: _Rand, key_prefix: str, index: pl.Expr, salt: str) -> pl.Exp
         pl.lit(key_prefix),
         _encode(rand.bits(f"{salt}:a", index) % base**12, 12, GSID_ALPHABET),
         _encode(rand.bits(f"{salt}:b", index) % base**middle, middle, GSID_ALPHABET),
-        _encode(_permute(index, base**8, _salt(rand.seed_number, salt)), 8, GSID_ALPHABET),
+        _encode(_permute(index, base**8, _salt(rand.variant, salt)), 8, GSID_ALPHABET),
     )
 
 
@@ -579,7 +582,7 @@ def sfdc_id_expr(rand: _Rand, index: pl.Expr, pod: str) -> pl.Expr:
     return pl.concat_str(
         pl.lit(f"001{pod}0000"),
         _encode(
-            _permute(index, len(SFDC_ALPHABET) ** 6, _salt(rand.seed_number, "sfdc")),
+            _permute(index, len(SFDC_ALPHABET) ** 6, _salt(rand.variant, "sfdc")),
             6,
             SFDC_ALPHABET,
         ),
@@ -592,7 +595,7 @@ def sfdc_id_expr(rand: _Rand, index: pl.Expr, pod: str) -> pl.Expr:
 
 @dataclass(frozen=True)
 class _Context:
-    seed_number: int  # every random stream of the dataset derives from it
+    variant: int  # every random stream of the dataset derives from it
     anchor: datetime
     start_ms: int
     end_ms: int
@@ -601,19 +604,19 @@ class _Context:
     rand: _Rand
 
     @classmethod
-    def create(cls, *, seed: int, anchor: datetime, days: int) -> _Context:
+    def create(cls, *, variant: int, anchor: datetime, days: int) -> _Context:
         end_ms = int(anchor.timestamp() * 1000)
         start_ms = end_ms - days * DAY_MS
         first_day_ms = -(-start_ms // DAY_MS) * DAY_MS
         day_count = -(-(end_ms - first_day_ms) // DAY_MS)
         return cls(
-            seed_number=seed,
+            variant=variant,
             anchor=anchor,
             start_ms=start_ms,
             end_ms=end_ms,
             first_day_ms=first_day_ms,
             day_count=day_count,
-            rand=_Rand(seed_number=seed),
+            rand=_Rand(variant=variant),
         )
 
     def moment(self, salt: str) -> pl.Expr:
@@ -661,9 +664,9 @@ def _empty(spec: ObjectSpec) -> pl.DataFrame:
 # -- picklists ----------------------------------------------------------------------------------
 
 
-def _picklist_ids(seed_number: int) -> dict[str, dict[str, str]]:
+def _picklist_ids(variant: int) -> dict[str, dict[str, str]]:
     """Picklist field -> {"__category__": category GSID, label: option GSID}."""
-    rng = random.Random(seed_number)
+    rng = random.Random(variant)
 
     def gsid() -> str:
         return PICKLIST_ITEM_PREFIX + "".join(rng.choices(GSID_ALPHABET, k=32))
@@ -711,7 +714,7 @@ def _company_base(
 ) -> pl.DataFrame:
     """Company columns plus helpers: match kind, slug, seats (dropped from the served object)."""
     rand = ctx.rand
-    offset = ctx.seed_number % len(BRANDS)
+    offset = ctx.variant % len(BRANDS)
     brand_index = (pl.col("i") + offset) % len(BRANDS)
     sector_index = (pl.col("i") // len(BRANDS)) % len(SECTORS)
     brand = pl.lit(_series(BRANDS)).gather(brand_index)

@@ -20,6 +20,7 @@ from gainsight_assets.demo.generator import generate_dataset
 from gainsight_assets.demo.server import DemoTenant
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, downstream_enabled
 from gainsight_assets.objects import SyncObject, enabled_objects
+from gainsight_assets.partitions import trailing_window
 from gainsight_assets.runs import RunTarget, ensure_dagster_home, run_starter
 from gainsight_assets.settings import SETTINGS_ENV, Settings, load_settings
 from resources.gainsight import GainsightResource
@@ -51,13 +52,8 @@ JOB_WIDTH = 30
 
 def recent_range(obj: SyncObject, now: datetime) -> PartitionKeyRange | None:
     """The closed partitions of ``obj`` in the demo's span before ``now``."""
-    partitions = obj.asset.partitions_def
-    keys = partitions.get_partition_keys(current_time=now)
-    since = now - DEMO_SPANS[obj.name]
-    recent = [k for k in keys if partitions.time_window_for_partition_key(k).end > since]
-    if not recent:
-        return None
-    return PartitionKeyRange(recent[0], recent[-1])
+    window = trailing_window(obj.asset.partitions_def, now, DEMO_SPANS[obj.name])
+    return None if window is None else PartitionKeyRange(*window)
 
 
 def run_demo(

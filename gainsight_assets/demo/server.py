@@ -713,7 +713,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--surveys-per-company", type=int, default=6)
     add("--usage-rows-per-company", type=int, default=40)
     add("--days", type=int, default=35, help="data spans the last DAYS days before the anchor")
-    add("--seed", type=int, default=7)
+    add("--variant", type=int, default=7, help="which demo dataset (each has other data)")
     add("--anchor", help="end of the data window, ISO-8601 UTC (default: now, floored to the hour)")
     add("--rate-limit-per-minute", type=int, default=None, help="calls per window, then 429")
     add("--rate-limit-window-seconds", type=float, default=60.0, help="window length (default 60)")
@@ -748,7 +748,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         usage_rows_per_company=args.usage_rows_per_company,
         days=args.days,
         anchor=_anchor(args.anchor),
-        seed=args.seed,
+        variant=args.variant,
     )
     generated_in = time.perf_counter() - started
     tenant = DemoTenant(

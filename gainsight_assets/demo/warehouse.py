@@ -13,7 +13,8 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 
-from resources.warehouse import WarehouseConfigError, parse_warehouse_url, redact_url
+from resources.redaction import redact
+from resources.warehouse import WarehouseConfigError, parse_warehouse_url
 from resources.warehouse.throwaway_postgres import (
     EmbeddedPostgresMissing,
     ThrowawayPostgresError,
@@ -42,7 +43,7 @@ def demo_warehouse(choice: str | None, out: Callable[[str], None] = print) -> It
         raise DemoWarehouseError(str(exc).splitlines()[0]) from exc
     if configured and kind != choice:
         raise DemoWarehouseError(
-            f"--warehouse {choice} but {URL_ENV} is {redact_url(configured)}: unset {URL_ENV}"
+            f"--warehouse {choice} but {URL_ENV} is {redact(configured)}: unset {URL_ENV}"
             f" or drop the flag to use that warehouse."
         )
     if configured or choice == "duckdb":
@@ -62,7 +63,7 @@ def demo_warehouse(choice: str | None, out: Callable[[str], None] = print) -> It
                 f"--warehouse postgres without {URL_ENV}: {exc}; or set {URL_ENV} to a"
                 " postgresql:// URL of your own server."
             ) from exc
-        out(f"Warehouse: a throwaway PostgreSQL at {redact_url(url)}, deleted when the demo ends")
+        out(f"Warehouse: a throwaway PostgreSQL at {redact(url)}, deleted when the demo ends")
         os.environ[URL_ENV] = url
         try:
             yield

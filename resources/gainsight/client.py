@@ -48,6 +48,7 @@ from resources.gainsight.frames import (
 from resources.gainsight.metadata import ObjectDescription, ObjectInfo, close_matches
 from resources.gainsight.query import Where
 from resources.gainsight.rate_limit import RateLimiter
+from resources.redaction import REDACTED, redact
 
 MAX_PAGE_SIZE = 5000
 LIST_PATH = "/v1/meta/services/objects/list"
@@ -275,7 +276,7 @@ class GainsightClient:
         )
 
     def __repr__(self) -> str:
-        return f"GainsightClient(base_url={self.base_url!r}, access_key=<redacted>)"
+        return f"GainsightClient(base_url={self.base_url!r}, access_key={REDACTED})"
 
     def close(self) -> None:
         if self._fetcher is not None:
@@ -646,4 +647,4 @@ class GainsightClient:
         ) from None
 
     def _redact(self, text: str) -> str:
-        return text.replace(self._access_key, "<redacted>") if self._access_key else text
+        return redact(text, (self._access_key,))

@@ -31,6 +31,7 @@ from resources.gainsight.errors import GainsightConfigError
 from resources.gainsight.metadata import ObjectDescription, ObjectInfo
 from resources.gainsight.query import Where
 from resources.gainsight.rate_limit import RateLimiter
+from resources.redaction import REDACTED, redact
 
 POOL = "gainsight_api"  # the Dagster concurrency pool every Gainsight step belongs to
 
@@ -72,8 +73,7 @@ def is_loopback(host: str) -> bool:
 
 
 def _safe(url: str) -> str:
-    parts = urlsplit(url)
-    return url if not parts.password else url.replace(parts.password, "<redacted>")
+    return redact(url, (urlsplit(url).password,))
 
 
 def refuse_key_in_run_config(context: InitResourceContext) -> None:
@@ -157,7 +157,7 @@ class GainsightResource(ConfigurableResource):
 
     def __repr_args__(self) -> Any:
         for name, value in super().__repr_args__():
-            yield name, ("<redacted>" if name == "access_key" else value)
+            yield name, (REDACTED if name == "access_key" else value)
 
     # -- lifecycle --------------------------------------------------------------------------
 

@@ -7,7 +7,8 @@ naive-UTC timestamps. Dagster reaches them through :class:`WarehouseIOManager` (
 inputs) and :class:`WarehouseResource` (side tables read or written by asset code).
 """
 
-from resources.warehouse.engine import Exclude, LatestSpec, WarehouseEngine, open_engine
+from resources.warehouse.connect import open_engine
+from resources.warehouse.engine import Exclude, LatestSpec, WarehouseEngine
 from resources.warehouse.errors import (
     IdentifierError,
     SchemaEvolutionError,
@@ -25,7 +26,6 @@ from resources.warehouse.url import (
     WarehouseTarget,
     default_duckdb_path,
     parse_warehouse_url,
-    redact_url,
 )
 from resources.warehouse.writes import KeyedRows
 
@@ -50,5 +50,4 @@ __all__ = [
     "default_duckdb_path",
     "open_engine",
     "parse_warehouse_url",
-    "redact_url",
 ]

@@ -1,8 +1,8 @@
 """The warehouse engine: one interface, the same tables and guarantees on DuckDB and Postgres.
 
-``open_engine(target)`` returns a context manager; the connection lives for the ``with`` block
-only (open one per operation, never per process), so nothing global is shared between the
-processes Dagster runs steps in.
+``open_engine(target)`` (in :mod:`resources.warehouse.connect`) returns a context manager; the
+connection lives for the ``with`` block only (open one per operation, never per process), so
+nothing global is shared between the processes Dagster runs steps in.
 
 Guarantees of :meth:`WarehouseEngine.replace` (the only write):
 
@@ -51,9 +51,9 @@ from resources.warehouse.frames import PreparedFrame, check_slice, prepare_frame
 from resources.warehouse.identifiers import check_column_name, fold, quote_ident
 from resources.warehouse.refs import TableRef, Window, sql_value
 from resources.warehouse.sqltypes import NULL, TEXT, canonical_type, write_dtype
-from resources.warehouse.url import WarehouseTarget, parse_warehouse_url
+from resources.warehouse.url import WarehouseTarget
 
-__all__ = ["Exclude", "LatestSpec", "TableRef", "WarehouseEngine", "Window", "open_engine"]
+__all__ = ["Exclude", "LatestSpec", "TableRef", "WarehouseEngine", "Window"]
 
 META = TableRef("_warehouse", "latest_views")
 
@@ -614,16 +614,3 @@ def utc_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
             )
             casts.append(column.cast(pl.Datetime("us", "UTC")))
     return frame.with_columns(casts) if casts else frame
-
-
-def open_engine(target: WarehouseTarget | str | None) -> WarehouseEngine:
-    """The engine for a target (or a WAREHOUSE_URL string); use it as a context manager."""
-    if not isinstance(target, WarehouseTarget):
-        target = parse_warehouse_url(target)
-    if target.kind == "duckdb":
-        from resources.warehouse.duckdb_engine import DuckDBEngine
-
-        return DuckDBEngine(target)
-    from resources.warehouse.postgres_engine import PostgresEngine
-
-    return PostgresEngine(target)

@@ -47,7 +47,8 @@ from dagster import (
     TimeWindowPartitionsDefinition,
 )
 
-from resources.warehouse.engine import Exclude, LatestSpec, open_engine
+from resources.warehouse.connect import open_engine
+from resources.warehouse.engine import Exclude, LatestSpec
 from resources.warehouse.errors import TableNotFoundError, WarehouseError
 from resources.warehouse.refs import TableRef, Window
 from resources.warehouse.resource import WarehouseConnection

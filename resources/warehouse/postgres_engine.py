@@ -29,6 +29,7 @@ import polars as pl
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
+from resources.redaction import redact
 from resources.warehouse.engine import WarehouseEngine, utc_timestamps
 from resources.warehouse.errors import WarehouseError
 from resources.warehouse.identifiers import quote_ident
@@ -94,9 +95,7 @@ class PostgresEngine(WarehouseEngine):
             )
         except psycopg.Error as error:
             message = str(error)
-            password = str(options.get("password") or "")
-            if password:
-                message = message.replace(password, "***")
+            message = redact(message, (str(options.get("password") or ""),))
             raise WarehouseError(
                 f"Cannot connect to the Postgres warehouse {self.target.redacted}: {message}"
             ) from None

@@ -18,7 +18,8 @@ import polars as pl
 from dagster import Config, ConfigurableResource
 from pydantic import Field
 
-from resources.warehouse.engine import Exclude, WarehouseEngine, open_engine
+from resources.warehouse.connect import open_engine
+from resources.warehouse.engine import Exclude, WarehouseEngine
 from resources.warehouse.refs import TableRef, Window
 from resources.warehouse.url import (
     DEFAULT_LOCK_TIMEOUT_SECONDS,

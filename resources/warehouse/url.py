@@ -11,19 +11,19 @@ Accepted forms (anything else raises :class:`WarehouseConfigError` listing them)
 - ``postgresql://user:password@host:5432/database`` (also ``postgres://`` and
   ``postgresql+psycopg://``; query parameters such as ``?sslmode=require`` are kept).
 
-Secrets: neither a target's ``repr``/``str`` nor any error message shows a password. The userinfo
-password, a ``password=`` query parameter and (for strings that do not even parse as URLs) anything
-between the first ``:`` after the scheme and the last ``@`` are replaced with ``***``.
+Secrets: neither a target's ``repr``/``str`` nor any error message shows a password; both go
+through :func:`resources.redaction.redact` (the userinfo password, also of strings that do not
+parse as URLs, and a ``password=`` parameter become ``<redacted>``).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit
 
+from resources.redaction import redact
 from resources.warehouse.errors import WarehouseConfigError
 
 DEFAULT_LOCK_TIMEOUT_SECONDS = 120.0
@@ -34,26 +34,11 @@ ACCEPTED_FORMS = (
     "duckdb:relative/path/warehouse.duckdb",
     "postgresql://user:password@host:5432/database (also postgres:// and postgresql+psycopg://)",
 )
-_PASSWORD_PARAM = re.compile(r"(password\s*=\s*)[^&\s]*", re.IGNORECASE)
 
 
 def default_duckdb_path() -> Path:
     """``<project root>/data/warehouse.duckdb``; the project root holds the ``resources`` package."""
     return Path(__file__).resolve().parents[2] / "data" / "warehouse.duckdb"
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``; safe for messages even if it is malformed."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        scheme, rest = "", url
-    if "@" in rest:
-        userinfo, at, host_and_path = rest.rpartition("@")
-        if ":" in userinfo:
-            userinfo = userinfo.split(":", 1)[0] + ":***"
-        rest = f"{userinfo}{at}{host_and_path}"
-    redacted = f"{scheme}{sep}{rest}"
-    return _PASSWORD_PARAM.sub(r"\1***", redacted)
 
 
 @dataclass(frozen=True, repr=False)
@@ -73,7 +58,7 @@ class WarehouseTarget:
     def redacted(self) -> str:
         if self.kind == "duckdb":
             return f"duckdb:///{str(self.path).lstrip('/')}"
-        return redact_url(self.conninfo or "")
+        return redact(self.conninfo or "")
 
     def __repr__(self) -> str:
         return f"WarehouseTarget(kind={self.kind!r}, url={self.redacted!r})"
@@ -114,7 +99,7 @@ def _project_default() -> Path:
 def _rejected(url: str, problem: str) -> WarehouseConfigError:
     forms = "\n".join(f"  - {form}" for form in ACCEPTED_FORMS)
     return WarehouseConfigError(
-        f"WAREHOUSE_URL {redact_url(url)!r} is not usable ({problem}). Accepted forms:\n{forms}"
+        f"WAREHOUSE_URL {redact(url)!r} is not usable ({problem}). Accepted forms:\n{forms}"
     )
 
 
@@ -133,7 +118,7 @@ def _duckdb_path(url: str) -> Path:
     path = Path(raw).expanduser().resolve()
     if not path.parent.is_dir():
         raise WarehouseConfigError(
-            f"WAREHOUSE_URL {redact_url(url)!r} names the DuckDB file {path}, but its folder"
+            f"WAREHOUSE_URL {redact(url)!r} names the DuckDB file {path}, but its folder"
             f" {path.parent} does not exist. Create the folder, or fix WAREHOUSE_URL."
         )
     return path

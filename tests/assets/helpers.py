@@ -10,25 +10,24 @@ from dagster import materialize
 
 from gainsight_assets.definitions import build_definitions
 from gainsight_assets.objects import enabled_objects
+from gainsight_assets.resource_defs import build_resources
 from gainsight_assets.settings import Settings
-from resources.gainsight import GainsightResource
-from resources.warehouse import TableRef, WarehouseIOManager, WarehouseResource
+from resources.warehouse import TableRef, WarehouseResource
 
 
 def resources(base_url: str, key: str, warehouse_url: str, tmp: Path) -> dict[str, Any]:
-    return {
-        "gainsight": GainsightResource(
-            base_url=base_url,
-            access_key=key,
-            backoff_base_seconds=0.01,
-            rate_limit_state_path=str(tmp / "rate.json"),
-        ),
-        "warehouse": WarehouseResource(url=warehouse_url),
-        "warehouse_io_manager": WarehouseIOManager(url=warehouse_url),
-    }
+    """The code location's resources on ``base_url`` and ``warehouse_url``: fast retries and a
+    rate-limit state file of the test's own."""
+    return build_resources(
+        base_url=base_url,
+        access_key=key,
+        warehouse_url=warehouse_url,
+        backoff_base_seconds=0.01,
+        rate_limit_state_path=str(tmp / "rate.json"),
+    )
 
 
-def seed_accounts(warehouse_url: str, accounts: pl.DataFrame, table: str = "salesforce.account"):
+def load_accounts(warehouse_url: str, accounts: pl.DataFrame, table: str = "salesforce.account"):
     WarehouseResource(url=warehouse_url).replace(TableRef.parse(table), accounts)
 
 

@@ -8,15 +8,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from gainsight_assets.demo.runner import DEMO_SETTINGS
+from gainsight_assets.partitions import partition_tags
 from gainsight_assets.settings import Settings, load_settings, parse_settings
 from resources.warehouse import TableRef, WarehouseResource
-from tests.assets.helpers import failure_message, read, resources, run_object, seed_accounts
+from tests.assets.helpers import failure_message, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_KEY
 
 WEEK = "2025-03-03"  # a closed week inside the demo data
@@ -29,12 +26,8 @@ def demo_settings() -> Settings:
 
 @pytest.fixture
 def env(demo_dataset, demo_tenant, duckdb_url: str, tmp_path: Path):
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     return resources(demo_tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
-
-
-def range_tags(start: str, end: str) -> dict[str, str]:
-    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
 
 
 def metadata(result) -> dict:
@@ -48,7 +41,7 @@ def metadata(result) -> dict:
 
 def test_activities_over_a_week_route_and_resolve(env, duckdb_url: str) -> None:
     result = run_object(
-        Settings(), "activities", env, tags=range_tags("2025-03-03-00:00", "2025-03-09-20:00")
+        Settings(), "activities", env, tags=partition_tags("2025-03-03-00:00", "2025-03-09-20:00")
     )
     assert result.success
     table = read(duckdb_url, "gainsight.activities")
@@ -83,7 +76,7 @@ def test_activities_over_a_week_route_and_resolve(env, duckdb_url: str) -> None:
 
 def test_unmatched_records_are_kept_with_reason_and_raw_json(env, duckdb_url: str) -> None:
     result = run_object(
-        Settings(), "activities", env, tags=range_tags("2025-03-03-00:00", "2025-03-09-20:00")
+        Settings(), "activities", env, tags=partition_tags("2025-03-03-00:00", "2025-03-09-20:00")
     )
     assert result.success
     unmatched = read(duckdb_url, "gainsight.unmatched_records")
@@ -101,7 +94,7 @@ def test_unmatched_records_are_kept_with_reason_and_raw_json(env, duckdb_url: st
 
 
 def test_rerunning_a_partition_replaces_it_without_duplicates(env, duckdb_url: str) -> None:
-    tags = range_tags("2025-03-05-00:00", "2025-03-06-20:00")
+    tags = partition_tags("2025-03-05-00:00", "2025-03-06-20:00")
     assert run_object(Settings(), "activities", env, tags=tags).success
     first = read(duckdb_url, "gainsight.activities").sort("activity_id")
     first_unmatched = read(duckdb_url, "gainsight.unmatched_records")
@@ -119,7 +112,9 @@ def test_rerunning_a_partition_replaces_it_without_duplicates(env, duckdb_url: s
 def test_surveys_in_multiple_mode_with_mappings_and_custom_fields(
     env, duckdb_url: str, demo_settings: Settings
 ) -> None:
-    result = run_object(demo_settings, "surveys", env, tags=range_tags("2025-02-20", "2025-03-11"))
+    result = run_object(
+        demo_settings, "surveys", env, tags=partition_tags("2025-02-20", "2025-03-11")
+    )
     assert result.success
     table = read(duckdb_url, "gainsight.survey_responses")
     assert set(table["source_object"]) == {"nps_survey_response", "csat_survey_response"}
@@ -140,7 +135,7 @@ def test_surveys_in_multiple_mode_with_mappings_and_custom_fields(
 def test_the_survey_grain_check_covers_the_custom_fields_register(
     env, duckdb_url: str, demo_settings: Settings
 ) -> None:
-    days = range_tags("2025-03-01", "2025-03-11")
+    days = partition_tags("2025-03-01", "2025-03-11")
     assert run_object(demo_settings, "surveys", env, tags=days).success
     register = read(duckdb_url, "gainsight.custom_fields")
     # a field registered twice (as a writer ignoring the grain would leave it)
@@ -157,7 +152,7 @@ def test_the_survey_grain_check_covers_the_custom_fields_register(
 
 
 def test_single_mode_auto_detects_the_standard_schema(env, duckdb_url: str) -> None:
-    result = run_object(Settings(), "surveys", env, tags=range_tags("2025-02-20", "2025-03-11"))
+    result = run_object(Settings(), "surveys", env, tags=partition_tags("2025-02-20", "2025-03-11"))
     assert result.success
     table = read(duckdb_url, "gainsight.survey_responses")
     assert set(table["source_object"]) == {"survey_response"}
@@ -169,7 +164,7 @@ def test_single_mode_auto_detects_the_standard_schema(env, duckdb_url: str) -> N
 def test_a_response_limit_never_removes_stored_responses(env, duckdb_url: str) -> None:
     """Sync the range in full, then again with a limit that cuts it: every stored response is
     still there, and the run says which days it could not read to their end."""
-    days = range_tags("2025-02-20", "2025-03-11")
+    days = partition_tags("2025-02-20", "2025-03-11")
     assert run_object(Settings(), "surveys", env, tags=days).success
     stored = read(duckdb_url, "gainsight.survey_responses")
     assert stored.height > 20
@@ -205,7 +200,7 @@ def test_a_response_limit_never_removes_stored_responses(env, duckdb_url: str) -
 
 def test_a_first_sync_cut_by_the_limit_stores_what_it_read(env, duckdb_url: str) -> None:
     settings = parse_settings({"surveys": {"response_limit": 5}})
-    result = run_object(settings, "surveys", env, tags=range_tags("2025-02-20", "2025-03-11"))
+    result = run_object(settings, "surveys", env, tags=partition_tags("2025-02-20", "2025-03-11"))
     assert result.success
     assert read(duckdb_url, "gainsight.survey_responses").height <= 5
     checks = {e.check_name: e for e in result.get_asset_check_evaluations()}
@@ -344,7 +339,7 @@ def test_every_output_column_is_described(env, demo_settings: Settings) -> None:
     runs = {
         "companies": {"partition_key": "2025-03-11"},
         "activities": {"partition_key": "2025-03-05-08:00"},
-        "surveys": {"tags": range_tags("2025-03-01", "2025-03-11")},
+        "surveys": {"tags": partition_tags("2025-03-01", "2025-03-11")},
         "product_usage": {"partition_key": WEEK},
     }
     for name, how in runs.items():

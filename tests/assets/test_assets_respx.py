@@ -11,7 +11,7 @@ import polars as pl
 import respx
 
 from gainsight_assets.settings import Settings
-from tests.assets.helpers import read, resources, run_object, seed_accounts
+from tests.assets.helpers import load_accounts, read, resources, run_object
 
 BASE = "https://acme.gainsightcloud.com"
 KEY = "respx-key-123"
@@ -95,7 +95,7 @@ def test_activities_against_respx(tmp_path: Path, duckdb_url: str) -> None:
     activities = respx.post(f"{BASE}/v1/data/objects/query/activity_timeline").mock(
         side_effect=[bare(ACTIVITIES), NO_DATA]
     )
-    seed_accounts(
+    load_accounts(
         duckdb_url,
         pl.DataFrame({"id": ["001A", "001B"], "gainsight_gsid_c": [None, "C2"]}),
     )

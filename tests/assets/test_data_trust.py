@@ -14,7 +14,7 @@ import respx
 from gainsight_assets.settings import parse_settings
 from resources.gainsight import GainsightResource
 from resources.warehouse import TableRef, WarehouseResource, Window
-from tests.assets.helpers import read, resources, run_object, seed_accounts
+from tests.assets.helpers import load_accounts, read, resources, run_object
 from tests.assets.test_assets_respx import BASE, KEY, bare, describe
 
 PARTITION = "2025-03-05-08:00"
@@ -81,7 +81,7 @@ def mock_tenant(activities: list[dict] | None = None, usage: list[dict] | None =
 
 @pytest.fixture
 def env(tmp_path: Path, duckdb_url: str) -> dict[str, Any]:
-    seed_accounts(duckdb_url, ACCOUNTS)
+    load_accounts(duckdb_url, ACCOUNTS)
     return resources(BASE, KEY, duckdb_url, tmp_path)
 
 
@@ -264,7 +264,7 @@ def test_the_match_rate_check_compares_with_the_threshold(
 def test_paging_that_stalls_keeps_stored_rows_and_fails_read_in_full(
     tmp_path: Path, duckdb_url: str
 ) -> None:
-    seed_accounts(duckdb_url, ACCOUNTS)
+    load_accounts(duckdb_url, ACCOUNTS)
     env = resources(BASE, KEY, duckdb_url, tmp_path)
     settings = parse_settings({})
     # first run: three activities stored

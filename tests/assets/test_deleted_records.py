@@ -12,8 +12,9 @@ import pytest
 from gainsight_assets.demo.generator import DemoDataset, generate_dataset
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.demo.server import DemoTenant
+from gainsight_assets.partitions import partition_tags
 from gainsight_assets.settings import Settings, load_settings
-from tests.assets.helpers import exists, read, resources, run_object, seed_accounts
+from tests.assets.helpers import exists, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
 
 DAY = "2025-03-10"
@@ -22,7 +23,7 @@ DELETED_AT = datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 def small_dataset() -> DemoDataset:
-    return generate_dataset(companies=6, anchor=DEMO_ANCHOR, seed=11)
+    return generate_dataset(companies=6, anchor=DEMO_ANCHOR, variant=11)
 
 
 @pytest.fixture
@@ -55,7 +56,7 @@ def test_deletions_of_every_synced_object_land_in_their_day(
     duckdb_url: str,
     tmp_path: Path,
 ) -> None:
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
     deleted = {
         "Company": first_ids(small_dataset, "Company", 1),
@@ -95,7 +96,7 @@ def test_deletions_of_every_synced_object_land_in_their_day(
 def test_a_tenant_without_the_log_skips_with_a_warning(
     small_dataset: DemoDataset, settings: Settings, duckdb_url: str, tmp_path: Path
 ) -> None:
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     with DemoTenant(small_dataset.without("record_delete_log"), access_key=DEMO_KEY) as tenant:
         env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
         result = run_object(settings, "deleted_records", env, partition_key=DAY)
@@ -123,17 +124,11 @@ def test_latest_views_leave_deleted_records_out_and_history_keeps_them(
     duckdb_url: str,
     tmp_path: Path,
 ) -> None:
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
-    day_range = {
-        "dagster/asset_partition_range_start": "2025-03-03-00:00",
-        "dagster/asset_partition_range_end": "2025-03-10-20:00",
-    }
+    day_range = partition_tags("2025-03-03-00:00", "2025-03-10-20:00")
     assert run_object(settings, "activities", env, tags=day_range).success
-    survey_range = {
-        "dagster/asset_partition_range_start": "2025-03-01",
-        "dagster/asset_partition_range_end": DAY,
-    }
+    survey_range = partition_tags("2025-03-01", DAY)
     assert run_object(settings, "surveys", env, tags=survey_range).success
     activities = read(duckdb_url, "gainsight.activities")
     responses = read(duckdb_url, "gainsight.survey_responses")
@@ -167,7 +162,7 @@ def test_the_gap_check_warns_when_the_last_deletions_sync_is_16_days_old(
 ) -> None:
     from dagster import DagsterInstance
 
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
     with DagsterInstance.ephemeral() as instance:
         first = run_object(
@@ -210,7 +205,7 @@ def test_a_deleted_usage_row_re_aggregates_its_week_once(
     from dagster import DagsterInstance
 
     week = "2025-03-03"
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
     usage_object = settings.product_usage.object
     with DagsterInstance.ephemeral() as instance:
@@ -251,12 +246,9 @@ def test_records_of_a_deleted_company_become_unknown_company(
     duckdb_url: str,
     tmp_path: Path,
 ) -> None:
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
-    day = {
-        "dagster/asset_partition_range_start": "2025-03-03-00:00",
-        "dagster/asset_partition_range_end": "2025-03-10-20:00",
-    }
+    day = partition_tags("2025-03-03-00:00", "2025-03-10-20:00")
     assert run_object(settings, "activities", env, tags=day).success
     activities = read(duckdb_url, "gainsight.activities")
     # a company whose CRM account also holds its GSID: both match paths lead to it
@@ -286,7 +278,7 @@ def test_a_re_run_after_the_log_expired_keeps_the_stored_deletions(
     duckdb_url: str,
     tmp_path: Path,
 ) -> None:
-    seed_accounts(duckdb_url, small_dataset.crm_accounts)
+    load_accounts(duckdb_url, small_dataset.crm_accounts)
     gone = first_ids(small_dataset, "activity_timeline", 2)
     tenant.delete("activity_timeline", gone, at=DELETED_AT)
     env = resources(tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)

@@ -11,7 +11,7 @@ import pytest
 import respx
 
 from gainsight_assets.settings import Settings
-from tests.assets.helpers import exists, read, resources, run_object, seed_accounts
+from tests.assets.helpers import exists, load_accounts, read, resources, run_object
 from tests.assets.test_assets_respx import BASE, KEY, NO_DATA, bare, describe
 
 LOG = {"Gsid": "GSID", "ObjectName": "STRING", "RecordId": "STRING", "DeletedOn": "DATETIME"}
@@ -47,7 +47,7 @@ def test_the_log_in_every_envelope(
     query = respx.post(f"{BASE}/v1/data/objects/query/record_delete_log").mock(
         side_effect=[answer, NO_DATA]
     )
-    seed_accounts(duckdb_url, pl.DataFrame({"id": ["001A"], "gainsight_gsid_c": ["C1"]}))
+    load_accounts(duckdb_url, pl.DataFrame({"id": ["001A"], "gainsight_gsid_c": ["C1"]}))
     result = run_object(
         Settings(),
         "deleted_records",
@@ -82,7 +82,7 @@ def test_a_tenant_without_the_log_object(tmp_path: Path, duckdb_url: str) -> Non
     respx.post(url__regex=rf"{BASE}/v1/meta/services/objects$").mock(
         return_value=httpx.Response(200, json={"result": True, "data": []})
     )
-    seed_accounts(duckdb_url, pl.DataFrame({"id": ["001A"], "gainsight_gsid_c": ["C1"]}))
+    load_accounts(duckdb_url, pl.DataFrame({"id": ["001A"], "gainsight_gsid_c": ["C1"]}))
     result = run_object(
         Settings(),
         "deleted_records",

@@ -11,7 +11,7 @@ from dagster import AssetKey, instance_for_test
 
 from gainsight_assets.settings import Settings
 from resources.warehouse import WarehouseResource
-from tests.assets.helpers import exists, failure_message, resources, run_object, seed_accounts
+from tests.assets.helpers import exists, failure_message, load_accounts, resources, run_object
 from tests.conftest import DEMO_KEY
 
 PARTITION = "2025-03-10"
@@ -24,11 +24,11 @@ def test_closed_gate_fails_the_check_and_writes_nothing(
     demo_tenant, duckdb_url: str, tmp_path: Path, accounts
 ) -> None:
     if accounts == "empty":
-        seed_accounts(
+        load_accounts(
             duckdb_url, pl.DataFrame(schema={"id": pl.String, "gainsight_gsid_c": pl.String})
         )
     if accounts == "blank-ids":  # rows, but no account a record could belong to
-        seed_accounts(
+        load_accounts(
             duckdb_url, pl.DataFrame({"id": ["", "  ", None], "gainsight_gsid_c": ["A", "B", "C"]})
         )
     res = resources(demo_tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
@@ -63,7 +63,7 @@ def test_asset_refuses_on_its_own_in_a_run_without_the_check(
 def test_open_gate_passes_with_the_account_count(
     demo_dataset, demo_tenant, duckdb_url: str, tmp_path: Path
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     res = resources(demo_tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
     result = run_object(Settings(), "companies", res, partition_key=PARTITION)
     assert result.success
@@ -94,7 +94,7 @@ def test_every_gate_check_observes_the_accounts(
 
         loaded = datetime(2025, 3, 9, 6, 30, tzinfo=UTC)
         accounts = demo_dataset.crm_accounts.with_columns(pl.lit(loaded).alias("_fivetran_synced"))
-        seed_accounts(duckdb_url, accounts)
+        load_accounts(duckdb_url, accounts)
         assert run_object(
             Settings(), "companies", res, partition_key=PARTITION, instance=instance
         ).success

@@ -1,4 +1,4 @@
-"""The remaining wizard knobs: survey filter, GSID override, aggregation functions, versions."""
+"""The remaining settings: survey filter, GSID override, aggregation functions, versions."""
 
 from __future__ import annotations
 
@@ -9,25 +9,19 @@ import httpx
 import polars as pl
 import pytest
 import respx
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from gainsight_assets.assets.product_usage import aggregate_weekly
+from gainsight_assets.partitions import partition_tags
 from gainsight_assets.settings import Settings, parse_settings
-from tests.assets.helpers import read, resources, run_object, seed_accounts
+from tests.assets.helpers import load_accounts, read, resources, run_object
 from tests.conftest import DEMO_KEY
 
-RANGE = {
-    ASSET_PARTITION_RANGE_START_TAG: "2025-02-20",
-    ASSET_PARTITION_RANGE_END_TAG: "2025-03-11",
-}
+RANGE = partition_tags("2025-02-20", "2025-03-11")
 
 
 @pytest.fixture
 def env(demo_dataset, demo_tenant, duckdb_url: str, tmp_path: Path):
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     return resources(demo_tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
 
 
@@ -48,7 +42,7 @@ def test_gsid_field_override_uses_another_accounts_column(
     demo_dataset, demo_tenant, duckdb_url: str, tmp_path: Path
 ) -> None:
     accounts = demo_dataset.crm_accounts.rename({"gainsight_gsid_c": "gs_company_gsid"})
-    seed_accounts(
+    load_accounts(
         duckdb_url, accounts.with_columns(pl.lit(None, pl.String).alias("gainsight_gsid_c"))
     )
     res = resources(demo_tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
@@ -155,7 +149,7 @@ def test_an_edited_record_keeps_each_version_and_the_view_shows_the_latest(
             httpx.Response(200, json={"result": True, "data": {"records": [edited]}}),
         ]
     )
-    seed_accounts(duckdb_url, pl.DataFrame({"id": ["001A"], "gainsight_gsid_c": [None]}))
+    load_accounts(duckdb_url, pl.DataFrame({"id": ["001A"], "gainsight_gsid_c": [None]}))
     res = resources(BASE, "k", duckdb_url, tmp_path)
     assert run_object(Settings(), "activities", res, partition_key="2025-03-05-00:00").success
     assert run_object(Settings(), "activities", res, partition_key="2025-03-05-08:00").success

@@ -10,9 +10,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gainsight_assets.partitions import partition_tags
 from gainsight_assets.settings import parse_settings
-from tests.assets.helpers import read, resources, run_object, seed_accounts
-from tests.assets.test_assets_demo import range_tags
+from tests.assets.helpers import load_accounts, read, resources, run_object
 from tests.conftest import DEMO_KEY
 
 FIRST = date(2025, 2, 10)  # the demo data's responses fall in the 30 days before the anchor
@@ -33,7 +33,7 @@ RUN = st.tuples(
 def test_survey_syncs_never_lose_or_duplicate_a_response(demo_dataset, demo_tenant, runs) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = f"duckdb:///{Path(tmp) / 'warehouse.duckdb'}"
-        seed_accounts(url, demo_dataset.crm_accounts)
+        load_accounts(url, demo_dataset.crm_accounts)
         env = resources(demo_tenant.base_url, DEMO_KEY, url, Path(tmp))
         seen: set[str] = set()
         for first, days, limit in runs:
@@ -44,7 +44,7 @@ def test_survey_syncs_never_lose_or_duplicate_a_response(demo_dataset, demo_tena
                 parse_settings({"surveys": surveys}),
                 "surveys",
                 env,
-                tags=range_tags(start.isoformat(), end.isoformat()),
+                tags=partition_tags(start.isoformat(), end.isoformat()),
             )
             assert result.success
             table = read(url, "gainsight.survey_responses")

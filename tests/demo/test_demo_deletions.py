@@ -18,7 +18,7 @@ HEADERS = {"accesskey": KEY, "Accept": "application/json"}
 
 @pytest.fixture(scope="module")
 def dataset() -> DemoDataset:
-    return generate_dataset(companies=6, anchor=ANCHOR, days=20, seed=3)
+    return generate_dataset(companies=6, anchor=ANCHOR, days=20, variant=3)
 
 
 def records(tenant: DemoTenant, object_name: str, **body: Any) -> list[dict[str, Any]]:

@@ -37,7 +37,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def dataset() -> DemoDataset:
-    return generate_dataset(anchor=ANCHOR, days=DAYS, seed=7)
+    return generate_dataset(anchor=ANCHOR, days=DAYS, variant=7)
 
 
 @pytest.fixture(scope="module")
@@ -111,14 +111,14 @@ class FakeClock:
 # -- generator ----------------------------------------------------------------------------------
 
 
-def test_same_seed_and_anchor_give_the_same_data(dataset: DemoDataset) -> None:
-    again = generate_dataset(anchor=ANCHOR, days=DAYS, seed=7)
+def test_same_variant_and_anchor_give_the_same_data(dataset: DemoDataset) -> None:
+    again = generate_dataset(anchor=ANCHOR, days=DAYS, variant=7)
     assert again.objects.keys() == dataset.objects.keys()
     for name, frame in dataset.objects.items():
         assert frame.equals(again.objects[name]), name
     assert again.crm_accounts.equals(dataset.crm_accounts)
     assert again.describe == dataset.describe
-    other = generate_dataset(anchor=ANCHOR, days=DAYS, seed=8)
+    other = generate_dataset(anchor=ANCHOR, days=DAYS, variant=8)
     assert not other.objects["Company"]["Gsid"].equals(dataset.objects["Company"]["Gsid"])
 
 

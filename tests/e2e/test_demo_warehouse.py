@@ -95,7 +95,7 @@ def test_without_the_flag_the_demo_keeps_warehouse_url_or_duckdb(fake_demo: Fake
     ("flag", "configured", "shown"),
     [
         ("postgres", "duckdb:///tmp/w.duckdb", "duckdb:///tmp/w.duckdb"),
-        ("duckdb", "postgresql://etl:hunter2@db:5432/dw", "postgresql://etl:***@db:5432/dw"),
+        ("duckdb", "postgresql://etl:hunter2@db:5432/dw", "postgresql://etl:<redacted>@db:5432/dw"),
         ("postgres", "mysql://db/dw", "WAREHOUSE_URL 'mysql://db/dw' is not usable"),
     ],
 )

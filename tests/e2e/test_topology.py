@@ -36,7 +36,7 @@ from gainsight_assets.settings import PROJECT_ROOT
 from gainsight_assets.tenant import TENANT_TAG
 from resources.gainsight import POOL
 from resources.warehouse import TableRef, WarehouseResource
-from tests.assets.helpers import seed_accounts
+from tests.assets.helpers import load_accounts
 from tests.conftest import DEMO_KEY
 from tests.e2e.test_webserver import free_port
 
@@ -177,7 +177,7 @@ def topology(
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.postgres.yaml", home / "dagster.yaml")
-    seed_accounts(fresh_database, demo_dataset.crm_accounts)
+    load_accounts(fresh_database, demo_dataset.crm_accounts)
     pg = urlsplit(fresh_database)
     code_port, web_port = free_port(), free_port()
     env = {

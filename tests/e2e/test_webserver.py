@@ -24,7 +24,7 @@ from gainsight_assets.cli import main
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.settings import PROJECT_ROOT
 from resources.warehouse import TableRef, WarehouseResource
-from tests.assets.helpers import seed_accounts
+from tests.assets.helpers import load_accounts
 from tests.conftest import DEMO_KEY
 
 WEBSERVER = Path(sys.executable).with_name("dagster-webserver")
@@ -111,7 +111,7 @@ def webserver(
     home.mkdir()
     (home / "dagster.yaml").write_text(INSTANCE_YAML)
     url = f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
-    seed_accounts(url, demo_dataset.crm_accounts)  # the connection is closed again right away
+    load_accounts(url, demo_dataset.crm_accounts)  # the connection is closed again right away
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),

@@ -13,8 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
-from dagster import DagsterEventType, DagsterInstance, RunsFilter
-from dagster._serdes import serialize_value
+from dagster import DagsterEventType, DagsterInstance, RunsFilter, serialize_value
 
 from gainsight_assets.cli import main
 from gainsight_assets.demo.runner import DEMO_SETTINGS
@@ -22,11 +21,12 @@ from gainsight_assets.demo.server import Fault
 from gainsight_assets.failures import failure_reason
 from gainsight_assets.objects import enabled_objects
 from gainsight_assets.operations import sync_status
+from gainsight_assets.partitions import last_closed_partition
 from gainsight_assets.settings import DEFAULT_SETTINGS_PATH, load_settings
 from resources.warehouse import WarehouseResource
-from schedules import last_closed_partition
-from tests.assets.helpers import exists, read, seed_accounts
+from tests.assets.helpers import exists, load_accounts, read
 from tests.conftest import DEMO_KEY
+from tests.unit.test_words import INTERNAL_WORDS
 
 OBJECTS = ("companies", "activities", "surveys", "product_usage", "deleted_records")
 QUERY_PATH = "/v1/data/objects/query/"
@@ -276,7 +276,7 @@ def summary(out: str) -> dict[str, dict[str, str | None]]:
 
 def last_closed(name: str) -> str:
     [obj] = [o for o in enabled_objects(load_settings()) if o.name == name]
-    key = last_closed_partition(obj, datetime.now(UTC))
+    key = last_closed_partition(obj.asset.partitions_def, datetime.now(UTC))
     assert key is not None
     return key
 
@@ -297,7 +297,7 @@ def test_status_lists_only_enabled_objects(cli_env, capsys, tmp_path: Path, monk
 def test_run_prints_one_summary_line_and_the_run_is_the_code_locations(
     cli_env, capfd, duckdb_url: str, demo_dataset, demo_tenant, dagster_home: Path
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     calls = demo_tenant.stats()["calls"]
     code, out, err = run_cli(capfd, "run", "companies")
     assert code == 0, err
@@ -348,7 +348,7 @@ def test_run_prints_one_summary_line_and_the_run_is_the_code_locations(
 
 
 def test_run_verbose_shows_the_event_log(cli_env, capfd, duckdb_url: str, demo_dataset) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     code, out, err = run_cli(capfd, "run", "companies", "--verbose")
     assert code == 0, err
     events = out + err
@@ -367,7 +367,7 @@ def test_run_an_unknown_object_fails_with_the_enabled_ones(cli_env, capsys) -> N
 def test_one_failing_object_does_not_stop_the_others(
     cli_env, capfd, duckdb_url: str, demo_dataset, tmp_path: Path, monkeypatch
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     write_settings(
         tmp_path, monkeypatch, lambda raw: raw["activity"].update(date_field="LastModifedDate")
     )
@@ -479,5 +479,5 @@ def test_help_speaks_to_an_operator(capsys, command: str | None) -> None:
     assert exit_.value.code == 0
     text = capsys.readouterr().out
     assert text.startswith("usage: gainsight-sync")
-    for word in ("``", "wizard", "seed", "accordion", "Show JSON"):
+    for word in ("``", *INTERNAL_WORDS, "Show JSON"):
         assert word not in text, word

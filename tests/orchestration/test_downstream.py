@@ -7,16 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-)
 
 from gainsight_assets.definitions import build_definitions
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
+from gainsight_assets.partitions import partition_tags
 from gainsight_assets.settings import load_settings
-from tests.assets.helpers import read, resources, run_object, seed_accounts
+from tests.assets.helpers import load_accounts, read, resources, run_object
 from tests.conftest import DEMO_KEY
 
 WEEK = datetime(2025, 3, 3, tzinfo=UTC)  # the second of two synced weeks
@@ -26,23 +23,19 @@ EARLIEST = datetime.min.replace(tzinfo=UTC)  # a response without a date sorts f
 KINDS = {"EMAIL": "emails", "MEETING": "meetings", "TYPE_MANUAL": "manual_notes"}
 
 
-def ranged(start: str, end: str) -> dict[str, str]:
-    return {ASSET_PARTITION_RANGE_START_TAG: start, ASSET_PARTITION_RANGE_END_TAG: end}
-
-
 @pytest.fixture(scope="module")
 def synced(demo_tenant, demo_dataset, tmp_path_factory: pytest.TempPathFactory):
     """Activities and surveys of the week, two weeks of usage, then the weekly refresh."""
     tmp: Path = tmp_path_factory.mktemp("downstream")
     url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
-    seed_accounts(url, demo_dataset.crm_accounts)
+    load_accounts(url, demo_dataset.crm_accounts)
     res = resources(demo_tenant.base_url, DEMO_KEY, url, tmp)
     settings = load_settings(DEMO_SETTINGS)
     # a little wider than the week, so the refresh must pick the week's partitions itself
     runs = {
-        "activities": ranged("2025-03-02-00:00", "2025-03-10-20:00"),
-        "surveys": ranged("2025-03-01", "2025-03-11"),
-        "product_usage": ranged("2025-02-24", "2025-03-03"),
+        "activities": partition_tags("2025-03-02-00:00", "2025-03-10-20:00"),
+        "surveys": partition_tags("2025-03-01", "2025-03-11"),
+        "product_usage": partition_tags("2025-02-24", "2025-03-03"),
     }
     for name, tags in runs.items():
         assert run_object(settings, name, res, tags=tags).success, name

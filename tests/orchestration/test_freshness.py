@@ -11,7 +11,7 @@ from dagster._core.test_utils import freeze_time
 
 from gainsight_assets.definitions import build_definitions
 from gainsight_assets.settings import Settings
-from tests.assets.helpers import resources, run_object, seed_accounts
+from tests.assets.helpers import load_accounts, resources, run_object
 from tests.conftest import DEMO_KEY
 
 ACTIVITIES = AssetKey(["gainsight", "activities"])
@@ -39,7 +39,7 @@ def freshness_passed(defs, instance: DagsterInstance, asset_key: AssetKey) -> bo
 def test_four_hourly_partition_is_due_90_minutes_after_its_window(
     instance, demo_dataset, demo_tenant, duckdb_url: str, tmp_path: Path
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     res = resources(demo_tenant.base_url, DEMO_KEY, duckdb_url, tmp_path)
     defs = build_definitions(Settings(), resources=res)
 

@@ -15,7 +15,8 @@ from dagster import (
 )
 
 from gainsight_assets.operations import ago
-from gainsight_assets.runs import RunTarget, outcome_of, partition_text, run_starter
+from gainsight_assets.partitions import partition_text
+from gainsight_assets.runs import RunTarget, outcome_of, run_starter
 
 DAILY = DailyPartitionsDefinition(start_date="2025-03-01", timezone="UTC")
 RANGE = {

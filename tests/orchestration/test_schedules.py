@@ -8,18 +8,14 @@ from pathlib import Path
 import polars as pl
 import pytest
 from dagster import Definitions, PartitionKeyRange, build_schedule_context
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
 
 from gainsight_assets.definitions import build_definitions
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
+from gainsight_assets.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from gainsight_assets.settings import Settings, load_settings, parse_settings
 from resources.warehouse import WarehouseResource
-from tests.assets.helpers import resources, seed_accounts
+from tests.assets.helpers import load_accounts, resources
 
 SCHEDULES = {
     "companies": "gainsight_companies_sync_schedule",
@@ -96,7 +92,7 @@ def test_a_closed_gate_skips_the_tick_with_the_reason(
 def test_an_empty_accounts_table_keeps_the_gate_closed(
     settings: Settings, duckdb_url: str, tmp_path: Path, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts.clear())
+    load_accounts(duckdb_url, demo_dataset.crm_accounts.clear())
     defs = definitions(settings, duckdb_url, tmp_path)
     result = tick(defs, SCHEDULES["companies"], utc(2025, 3, 12, 0, 10), duckdb_url)
     assert not result.run_requests
@@ -123,11 +119,11 @@ def test_an_open_gate_requests_the_last_closed_partition(
     tmp_path: Path,
     demo_dataset,
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = definitions(settings, duckdb_url, tmp_path)
     request = only_request(tick(defs, SCHEDULES[obj], at, duckdb_url))
     assert request.partition_key == expected
-    assert request.tags[PARTITION_NAME_TAG] == expected
+    assert request.tags[PARTITION_TAG] == expected
     assert request.run_key == expected  # one run per window, however often the tick repeats
     job = defs.resolve_job_def(f"gainsight_{obj}_sync")
     assert job.partitions_def.has_partition_key(expected)
@@ -136,13 +132,13 @@ def test_an_open_gate_requests_the_last_closed_partition(
 def test_surveys_rerun_the_trailing_lookback_window_in_one_run(
     settings: Settings, duckdb_url: str, tmp_path: Path, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = definitions(settings, duckdb_url, tmp_path)
     request = only_request(tick(defs, SCHEDULES["surveys"], utc(2025, 3, 12, 0, 20), duckdb_url))
     assert request.partition_key is None
-    assert PARTITION_NAME_TAG not in request.tags
-    start = request.tags[ASSET_PARTITION_RANGE_START_TAG]
-    end = request.tags[ASSET_PARTITION_RANGE_END_TAG]
+    assert PARTITION_TAG not in request.tags
+    start = request.tags[RANGE_START_TAG]
+    end = request.tags[RANGE_END_TAG]
     assert (start, end) == ("2025-02-10", "2025-03-11")
     partitions = defs.resolve_job_def("gainsight_surveys_sync").partitions_def
     keys = partitions.get_partition_keys_in_range(PartitionKeyRange(start, end))
@@ -161,15 +157,15 @@ def test_surveys_rerun_the_trailing_lookback_window_in_one_run(
 def test_the_survey_window_follows_lookback_days_and_start_date(
     raw: dict, expected: tuple[str, str], duckdb_url: str, tmp_path: Path, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = definitions(parse_settings(raw), duckdb_url, tmp_path)
     request = only_request(tick(defs, SCHEDULES["surveys"], utc(2025, 3, 12, 0, 20), duckdb_url))
     if expected[0] == expected[1]:  # one day: a plain partition run
         assert request.partition_key == expected[1] and request.run_key == expected[1]
         return
     got = (
-        request.tags[ASSET_PARTITION_RANGE_START_TAG],
-        request.tags[ASSET_PARTITION_RANGE_END_TAG],
+        request.tags[RANGE_START_TAG],
+        request.tags[RANGE_END_TAG],
     )
     assert got == expected
     assert request.run_key == f"{expected[0]}...{expected[1]}"
@@ -178,7 +174,7 @@ def test_the_survey_window_follows_lookback_days_and_start_date(
 def test_no_closed_partition_yet_skips_with_the_reason(
     duckdb_url: str, tmp_path: Path, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = definitions(parse_settings({"start_date": "2025-03-12"}), duckdb_url, tmp_path)
     result = tick(defs, SCHEDULES["companies"], utc(2025, 3, 12, 0, 10), duckdb_url)
     assert not result.run_requests
@@ -220,7 +216,7 @@ def test_with_every_object_disabled_nothing_is_scheduled(duckdb_url: str, tmp_pa
 
 def test_a_single_account_opens_the_gate(duckdb_url: str, tmp_path: Path) -> None:
     """One account is enough: the gate counts rows, it does not judge them."""
-    seed_accounts(
+    load_accounts(
         duckdb_url,
         pl.DataFrame(
             {"id": ["001A"], "gainsight_gsid_c": [None]},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,8 @@ from dagster import (
     AssetRecordsFilter,
     DagsterEventType,
     DagsterInstance,
+    DagsterRun,
+    DagsterRunStatus,
     Definitions,
     build_run_status_sensor_context,
     build_sensor_context,
@@ -21,20 +24,14 @@ from dagster import (
     job,
     op,
 )
-from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
-from dagster._core.storage.tags import (
-    ASSET_PARTITION_RANGE_END_TAG,
-    ASSET_PARTITION_RANGE_START_TAG,
-    PARTITION_NAME_TAG,
-)
-from dagster._core.utils import make_new_run_id
 
 import sensors
 from gainsight_assets.definitions import build_definitions, build_resources
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.objects import SYNC_TAG
+from gainsight_assets.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from gainsight_assets.settings import Settings, load_settings, parse_settings
-from tests.assets.helpers import exists, read, resources, run_object, seed_accounts
+from tests.assets.helpers import exists, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
 
 OBJECTS = ("companies", "activities", "surveys", "product_usage", "deleted_records")
@@ -88,7 +85,7 @@ def by_job(result) -> dict[str, Any]:
 
 def add_run(instance: DagsterInstance, job_name: str) -> None:
     instance.add_run(
-        DagsterRun(job_name=job_name, run_id=make_new_run_id(), status=DagsterRunStatus.SUCCESS)
+        DagsterRun(job_name=job_name, run_id=str(uuid.uuid4()), status=DagsterRunStatus.SUCCESS)
     )
 
 
@@ -96,8 +93,8 @@ def span(request) -> tuple[str | None, str | None]:
     if request.partition_key is not None:
         return request.partition_key, request.partition_key
     return (
-        request.tags.get(ASSET_PARTITION_RANGE_START_TAG),
-        request.tags.get(ASSET_PARTITION_RANGE_END_TAG),
+        request.tags.get(RANGE_START_TAG),
+        request.tags.get(RANGE_END_TAG),
     )
 
 
@@ -115,7 +112,7 @@ def test_gate_sensor_skips_while_the_gate_is_closed(instance, offline) -> None:
 def test_an_open_gate_starts_each_first_sync_over_its_lookback(
     instance, offline, duckdb_url: str, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = build_definitions(Settings(), resources=offline)
     requests = by_job(tick(defs, "gainsight_gate_sensor", instance, offline))
     assert set(requests) == {f"gainsight_{name}_sync" for name in OBJECTS}
@@ -133,7 +130,7 @@ def test_an_open_gate_starts_each_first_sync_over_its_lookback(
 def test_the_first_sync_follows_surveys_lookback_days(
     instance, offline, duckdb_url: str, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     settings = parse_settings({"surveys": {"lookback_days": 10}})
     requests = by_job(
         tick(
@@ -150,7 +147,7 @@ def test_the_first_sync_follows_surveys_lookback_days(
 def test_an_object_that_ran_is_not_started_again(
     instance, online, duckdb_url: str, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     settings = Settings()
     assert run_object(settings, "companies", online, partition_key="2025-03-11", instance=instance)
     defs = build_definitions(settings, resources=online)
@@ -167,7 +164,7 @@ def test_an_object_that_ran_is_not_started_again(
 def test_the_gate_sensor_leaves_disabled_objects_alone(
     instance, offline, duckdb_url: str, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     settings = parse_settings({"company": {"enabled": False}, "surveys": {"enabled": False}})
     defs = build_definitions(settings, resources=offline)
     requests = by_job(tick(defs, "gainsight_gate_sensor", instance, offline))
@@ -187,7 +184,7 @@ def test_the_gate_sensor_observes_the_accounts_each_time_it_looks(
     assert observation.asset_key == AssetKey(["primary_crm", "accounts"])
     assert observation.metadata["dagster/row_count"].value == 0
     assert observation.metadata["gate"].value == "closed"
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     opened = tick(defs, "gainsight_gate_sensor", instance, offline)
     [observation] = opened.asset_events
     assert observation.metadata["dagster/row_count"].value == demo_dataset.crm_accounts.height
@@ -202,7 +199,7 @@ def test_the_gate_sensor_observes_the_accounts_each_time_it_looks(
 def test_run_all_requests_what_each_schedule_would(
     settings: Settings, instance, offline, duckdb_url: str, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     defs = build_definitions(settings, resources=offline)
     requests = by_job(tick(defs, "gainsight_run_all_sensor", instance, offline))
     lookback_start = date(2025, 3, 11) - timedelta(days=settings.surveys.lookback_days - 1)
@@ -223,7 +220,7 @@ def test_run_all_requests_what_each_schedule_would(
             f"{name}:{last}" if first == last else f"{name}:{first}...{last}"
         )
         if first == last:
-            assert request.tags[PARTITION_NAME_TAG] == last
+            assert request.tags[PARTITION_TAG] == last
 
 
 def test_run_all_skips_while_the_gate_is_closed(instance, offline) -> None:
@@ -236,7 +233,7 @@ def test_run_all_skips_while_the_gate_is_closed(instance, offline) -> None:
 def test_run_all_only_runs_enabled_objects(
     instance, offline, duckdb_url: str, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     settings = parse_settings({"activity": {"enabled": False}})
     defs = build_definitions(settings, resources=offline)
     requests = by_job(tick(defs, "gainsight_run_all_sensor", instance, offline))
@@ -272,7 +269,7 @@ def failure_tick(defs: Definitions, instance: DagsterInstance, run_id: str, res:
 def test_a_failed_sync_is_recorded_without_the_access_key(
     instance, demo_tenant, duckdb_url: str, tmp_path: Path, demo_dataset, monkeypatch
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     wrong_key = "stale-key-0123456789abcdef"
     monkeypatch.setenv("GAINSIGHT_ACCESS_KEY", wrong_key)
     res = resources(demo_tenant.base_url, wrong_key, duckdb_url, tmp_path)
@@ -344,7 +341,7 @@ def test_the_sync_failures_grain_check_fails_on_a_run_recorded_twice(
 def test_a_settings_mistake_is_recorded_with_the_key_to_fix(
     instance, online, duckdb_url: str, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     settings = parse_settings({"activity": {"date_field": "LastModifedDate"}})
     result = run_object(
         settings, "activities", online, partition_key="2025-03-11-00:00", instance=instance
@@ -369,7 +366,7 @@ def test_a_malformed_base_url_is_recorded_as_the_validators_message(
     defs = build_definitions(
         Settings(), resources={**offline, "gainsight": build_resources()["gainsight"]}
     )
-    seed_accounts(duckdb_url, pl.DataFrame({"id": ["a"], "gainsight_gsid_c": ["g"]}))
+    load_accounts(duckdb_url, pl.DataFrame({"id": ["a"], "gainsight_gsid_c": ["g"]}))
     result = defs.resolve_job_def("gainsight_companies_sync").execute_in_process(
         instance=instance, partition_key="2025-03-11", raise_on_error=False
     )
@@ -403,7 +400,7 @@ def test_a_failure_message_that_carries_secrets_is_redacted(
     result = gainsight_surveys_sync.execute_in_process(
         instance=instance,
         raise_on_error=False,
-        tags={ASSET_PARTITION_RANGE_START_TAG: "2025-02-10", ASSET_PARTITION_RANGE_END_TAG: "x"},
+        tags={RANGE_START_TAG: "2025-02-10", RANGE_END_TAG: "x"},
     )
     assert not result.success
     defs = build_definitions(Settings(), resources=offline)
@@ -490,7 +487,7 @@ def usage_events(instance: DagsterInstance) -> dict[str, int]:
 def test_usage_landing_requests_the_same_weeks_customer_usage(
     instance, online, duckdb_url: str, demo_dataset
 ) -> None:
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     settings = load_settings(DEMO_SETTINGS)
     defs = build_definitions(settings, resources=online)
     name = "customer_usage_after_usage_sensor"
@@ -518,12 +515,12 @@ def test_a_week_refreshed_after_its_usage_landed_is_not_refreshed_again(
 ) -> None:
     """As after `gainsight-sync demo`: usage synced over three weeks in one run, the last week
     refreshed right away; then the UI starts and the sensor looks for the first time."""
-    seed_accounts(duckdb_url, demo_dataset.crm_accounts)
+    load_accounts(duckdb_url, demo_dataset.crm_accounts)
     settings = load_settings(DEMO_SETTINGS)
     defs = build_definitions(settings, resources=online)
     name = "customer_usage_after_usage_sensor"
     weeks = ["2025-02-17", "2025-02-24", "2025-03-03"]
-    tags = {ASSET_PARTITION_RANGE_START_TAG: weeks[0], ASSET_PARTITION_RANGE_END_TAG: weeks[-1]}
+    tags = {RANGE_START_TAG: weeks[0], RANGE_END_TAG: weeks[-1]}
     assert run_object(settings, "product_usage", online, tags=tags, instance=instance).success
     # the refresh of the last week (its run is tested in test_downstream.py)
     instance.report_runless_asset_event(

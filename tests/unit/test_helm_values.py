@@ -14,11 +14,11 @@ from gainsight_assets.settings import PROJECT_ROOT
 
 pytest.importorskip("dagster_k8s", reason="dagster-k8s is not installed (the `k8s` extra)")
 
-from dagster import DagsterInstance
+from dagster import DagsterInstance, instance_for_test
 from dagster._core.code_pointer import ModuleCodePointer
 from dagster._core.launcher import LaunchRunContext
 from dagster._core.origin import JobPythonOrigin, RepositoryPythonOrigin
-from dagster._core.test_utils import create_run_for_test, instance_for_test
+from dagster._core.test_utils import create_run_for_test
 
 DEPLOY = PROJECT_ROOT / "deploy"
 VALUES = yaml.safe_load((DEPLOY / "helm" / "values.yaml").read_text())

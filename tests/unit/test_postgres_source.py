@@ -50,7 +50,7 @@ def test_a_set_url_that_does_not_answer_stops_with_one_line_naming_it() -> None:
         choose({"TEST_POSTGRES_URL": MINE}, refused=refuses(MINE), listening=something_listens)
     message = str(raised.value)
     assert "\n" not in message
-    assert message.startswith("TEST_POSTGRES_URL=postgresql://me:***@db.example:5433/mine")
+    assert message.startswith("TEST_POSTGRES_URL=postgresql://me:<redacted>@db.example:5433/mine")
     assert "FATAL: no entry" in message and "unset it" in message
     assert "hunter2" not in message
 

@@ -1,4 +1,4 @@
-"""gainsight.yaml: defaults, every rule of the wizard, and errors that name the key and fix."""
+"""gainsight.yaml: defaults, every validation rule, and errors that name the key and fix."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from gainsight_assets.settings import (
 PROJECT = Path(__file__).resolve().parents[2]
 
 
-def test_defaults_match_the_documented_wizard() -> None:
+def test_defaults_match_the_documented_settings() -> None:
     s = Settings()
     assert s.primary_crm.accounts_table == "salesforce.account"
     assert s.gsid_field == "gainsight_gsid_c"
