@@ -110,7 +110,7 @@ def _serve(spec: dict[str, Any], conn: Connection) -> None:
     from gainsight_assets.demo.server import DemoTenant
 
     started = time.perf_counter()
-    dataset = generate_dataset(**{"anchor": ANCHOR, "seed": 7, **spec["dataset"]})
+    dataset = generate_dataset(**{"anchor": ANCHOR, **spec["dataset"]})  # the default stream: 7
     counts = {}
     for count in spec.get("counts", []):
         frame = dataset.objects[count.object]

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ANCHOR, SPAWN, Count, TenantProcess, quiet_dagster_warnings
-from benchmarks.jobs import QUIET, range_tags, resources, seed_accounts
+from benchmarks.jobs import QUIET, range_tags, resources, load_accounts
 
 WEEK = "2025-03-03"
 
@@ -58,7 +58,7 @@ def _worker(
         from benchmarks.jobs import bench_settings
         from gainsight_assets.definitions import build_definitions
 
-        seed_accounts(warehouse_url, accounts_path)
+        load_accounts(warehouse_url, accounts_path)
         defs = build_definitions(
             bench_settings(spec.get("settings")),
             resources=resources(url, warehouse_url, **gainsight),

@@ -47,7 +47,7 @@ def resources(url: str, warehouse_url: str, **gainsight: Any) -> dict[str, Any]:
     }
 
 
-def seed_accounts(warehouse_url: str, accounts_path: str) -> None:
+def load_accounts(warehouse_url: str, accounts_path: str) -> None:
     import polars as pl
 
     from resources.warehouse import TableRef, WarehouseResource
@@ -80,7 +80,7 @@ def run_jobs(
 
     from gainsight_assets.definitions import build_definitions
 
-    seed_accounts(warehouse_url, accounts_path)
+    load_accounts(warehouse_url, accounts_path)
     res = resources(url, warehouse_url, **(gainsight or {}))
     control = httpx.Client(base_url=url, timeout=30)
     results = []

@@ -37,7 +37,7 @@ import httpx
 import psutil
 
 from benchmarks.common import KEY, Count, TenantProcess
-from benchmarks.jobs import seed_accounts
+from benchmarks.jobs import load_accounts
 
 PROJECT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -253,7 +253,7 @@ def measure_overhead(
         window = Count("partition", "activity_timeline", "LastModifiedDate", anchor - FOUR, anchor)
         with TenantProcess(dataset, [{}], [window], accounts_path=accounts) as tenant:
             records = tenant.count("partition")
-            seed_accounts(warehouse, accounts)
+            load_accounts(warehouse, accounts)
             env = {
                 **os.environ,
                 "DAGSTER_HOME": str(home),
