@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import ANCHOR, SPAWN, Count, TenantProcess, quiet_dagster_warnings
-from benchmarks.jobs import QUIET, range_tags, resources, load_accounts
+from benchmarks.jobs import QUIET, load_accounts, range_tags, resources
 
 WEEK = "2025-03-03"
 
