@@ -220,7 +220,14 @@ def machine() -> dict[str, str]:
     versions = {
         name: _version(name) for name in ("polars", "duckdb", "dagster", "psycopg", "httpx")
     }
+    import dagster
+
+    cache = os.path.join(os.path.dirname(dagster.__file__), "__pycache__")
     return {
+        # Whether imports read compiled bytecode or compile every module in every process: this
+        # machine's environment sets PYTHONDONTWRITEBYTECODE and its venv holds no bytecode; the
+        # project's image compiles it (UV_COMPILE_BYTECODE=1).
+        "bytecode": "compiled" if os.path.isdir(cache) else "not compiled (every process compiles)",
         "cpu": cpu,
         "cores": str(os.cpu_count()),
         "ram": ram,

@@ -42,9 +42,13 @@ class SyncObject:
         return f"gainsight_{self.name}_sync"
 
     def job(self, gate_check: AssetChecksDefinition) -> AssetJob:
+        # The asset's own checks (evaluated in its step) and the gate, nothing else: checks
+        # defined elsewhere on the asset (freshness) are evaluated by their own sensor, so a sync
+        # run does not pay a step for them.
         return define_asset_job(
             name=self.job_name,
-            selection=AssetSelection.assets(self.asset) | AssetSelection.checks(gate_check),
+            selection=AssetSelection.assets(self.asset).without_checks()
+            | AssetSelection.checks(*self.asset.check_keys, gate_check),
             partitions_def=self.asset.partitions_def,
             tags={SYNC_TAG: self.name, **tenant_tags()},
             description=f"Sync Gainsight {self.name} (gated on the primary CRM's accounts).",

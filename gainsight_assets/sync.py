@@ -83,10 +83,11 @@ def grain_check(
     """``unique_grain`` (ERROR): each table holds its grain at most once in the window (or in
     the whole table, for ``None``), read from the warehouse after the write, as a consumer
     would see it."""
-    found = {
-        str(table): warehouse.duplicates(table, grain, window=window)
-        for table, (grain, window) in tables.items()
-    }
+    with warehouse.engine() as engine:  # one connection for every table
+        found = {
+            str(table): engine.duplicates(table, grain, window=window)
+            for table, (grain, window) in tables.items()
+        }
     bad = {name: count for name, (count, _) in found.items() if count}
     first, (grain, _) = next(iter(tables.items()))
     return AssetCheckResult(

@@ -12,6 +12,9 @@
 - **Bulk insert through Arrow**: the frame's Arrow table is registered as a view on the connection
   and copied with ``INSERT INTO t (cols) SELECT cols FROM view``, matching columns by name. Text
   is checked for NUL characters on that Arrow table's value buffers, in place.
+- **Catalog reads are cached per connection**: the open connection holds the file's only lock,
+  so no other process changes the catalog meanwhile; this connection's own DDL (anything but
+  SELECT, INSERT, DELETE, UPDATE, SET) and a rollback forget what was read.
 - **Letter case**: DuckDB treats ``Score`` and ``score`` as one identifier even when quoted; the
   shared rules in :mod:`resources.warehouse.identifiers` refuse such pairs on every engine.
 """
@@ -36,6 +39,8 @@ from resources.warehouse.refs import TableRef, Window
 from resources.warehouse.sqltypes import BIGINT, BOOLEAN, DATE, DOUBLE, TEXT, TIMESTAMP
 
 FIRST_DELAY_SECONDS = 0.05
+# statements that change no catalog entry (anything else forgets the cached catalog reads)
+DATA_STATEMENTS = frozenset({"SELECT", "INSERT", "DELETE", "UPDATE", "SET"})
 MAX_DELAY_SECONDS = 2.0
 
 
@@ -50,12 +55,14 @@ class DuckDBEngine(WarehouseEngine):
         TIMESTAMP: "TIMESTAMP",
     }
     _conn: duckdb.DuckDBPyConnection | None = None
+    _catalog: dict[tuple[str, ...], list[tuple[Any, ...]]]
 
     # ----------------------------------------------------------------- lifecycle
     def _connect(self) -> None:
         path = self.target.path
         assert path is not None
         self._conn = connect_with_retry(path, self.target.lock_timeout_seconds)
+        self._catalog = {}
         self._execute("SET TimeZone = 'UTC'")
 
     def close(self) -> None:
@@ -75,6 +82,7 @@ class DuckDBEngine(WarehouseEngine):
         try:
             yield
         except BaseException:
+            self._catalog.clear()
             self.conn.rollback()
             raise
         self.conn.commit()
@@ -84,10 +92,18 @@ class DuckDBEngine(WarehouseEngine):
         return self.conn.execute(sql, list(params)).fetchall()
 
     def _execute(self, sql: str, params: Sequence[object] = ()) -> None:
+        if sql.split(None, 1)[0].upper() not in DATA_STATEMENTS:
+            self._catalog.clear()
         self.conn.execute(sql, list(params)).fetchall()
 
+    def _catalog_read(self, sql: str, params: list[str]) -> list[tuple[Any, ...]]:
+        key = (sql, *params)
+        if key not in self._catalog:
+            self._catalog[key] = self._fetchall(sql, params)
+        return list(self._catalog[key])
+
     def _relations(self, table: TableRef) -> list[tuple[str, str, str]]:
-        rows = self._fetchall(
+        rows = self._catalog_read(
             "SELECT table_schema, table_name, table_type FROM information_schema.tables"
             " WHERE table_catalog = current_database()"
             " AND lower(table_schema) = lower(CAST($1 AS VARCHAR))"
@@ -97,7 +113,7 @@ class DuckDBEngine(WarehouseEngine):
         return [(s, n, "view" if kind == "VIEW" else "table") for s, n, kind in rows]
 
     def _schemas(self, schema: str) -> list[str]:
-        rows = self._fetchall(
+        rows = self._catalog_read(
             "SELECT schema_name FROM information_schema.schemata"
             " WHERE catalog_name = current_database()"
             " AND lower(schema_name) = lower(CAST($1 AS VARCHAR))",
@@ -106,7 +122,7 @@ class DuckDBEngine(WarehouseEngine):
         return [row[0] for row in rows]
 
     def _raw_columns(self, table: TableRef) -> list[tuple[str, str]]:
-        rows = self._fetchall(
+        rows = self._catalog_read(
             "SELECT column_name, data_type FROM information_schema.columns"
             " WHERE table_catalog = current_database() AND table_schema = $1 AND table_name = $2"
             " ORDER BY ordinal_position",

@@ -278,10 +278,15 @@ class WarehouseEngine(ABC):
             f"SELECT {columns}, count(*) AS n FROM {self._name(table)}{where}"
             f" GROUP BY {columns} HAVING count(*) > 1"
         )
-        total = self._fetchall(f"SELECT count(*) FROM ({grouped}) AS d", params)[0][0]
-        sample = self._fetchall(f"{grouped} ORDER BY {columns} LIMIT 5", params)
+        # one pass: the first five duplicated keys, each carrying how many there are in all
+        sample = self._fetchall(
+            f"SELECT d.*, count(*) OVER () AS total FROM ({grouped}) AS d"
+            f" ORDER BY {columns} LIMIT 5",
+            params,
+        )
+        total = sample[0][-1] if sample else 0
         return int(total), [
-            {**dict(zip(grain, row[:-1], strict=True)), "rows": int(row[-1])} for row in sample
+            {**dict(zip(grain, row[:-2], strict=True)), "rows": int(row[-2])} for row in sample
         ]
 
     # ----------------------------------------------------------------- the write
@@ -303,7 +308,8 @@ class WarehouseEngine(ABC):
         equals = dict(equals or {})
         for name in equals:
             check_column_name(name)
-        keys = None if only_keys is None else _key_set(only_keys, frame, table)
+        if only_keys is not None:
+            _check_keys(only_keys, frame, table)
         prepared = prepare_frame(frame, table, equals=equals)
         check_slice(prepared, table, window=window, equals=equals)
         self._check_text(prepared.frame, table)
@@ -325,7 +331,7 @@ class WarehouseEngine(ABC):
                 if plan.changes_columns:
                     self._evolve(table, plan)
                     existing = self._columns_of(table)
-                self._delete(table, window, equals, keys)
+                self._delete(table, window, equals, only_keys, frame)
             if _after_delete is not None:
                 _after_delete()
             if prepared.frame.height:
@@ -337,14 +343,20 @@ class WarehouseEngine(ABC):
         table: TableRef,
         window: Window | None,
         equals: Mapping[str, object],
-        keys: pl.DataFrame | None,
+        only_keys: pl.DataFrame | None,
+        frame: pl.DataFrame,
     ) -> None:
-        """Delete the slice, or only its rows whose key is one of ``keys``."""
+        """Delete the slice, or only its rows whose key is listed in ``only_keys`` or carried by
+        ``frame``. The key set is built only when the slice holds a row (a new window, the
+        common case, holds none: building it costs more than the rest of the delete)."""
         params: list[object] = []
         where = self._where(window, equals, param_binder(params))
-        if keys is None:
+        if only_keys is None:
             self._execute(f"DELETE FROM {self._name(table)}{where}", params)
             return
+        if not self._fetchall(f"SELECT 1 FROM {self._name(table)}{where} LIMIT 1", params):
+            return
+        keys = _key_set(only_keys, frame)
         if not keys.height:
             return
         self._check_columns(table, self._columns_of(table), keys.columns)
@@ -574,8 +586,8 @@ def _slice_columns(window: Window | None, equals: Mapping[str, object] | None) -
     return ([window.column] if window is not None else []) + list(equals or {})
 
 
-def _key_set(only_keys: pl.DataFrame, frame: pl.DataFrame, table: TableRef) -> pl.DataFrame:
-    """The keys whose stored rows a keyed replace deletes: the listed ones and the frame's own."""
+def _check_keys(only_keys: pl.DataFrame, frame: pl.DataFrame, table: TableRef) -> None:
+    """Refuse ``only_keys`` that name no column, or columns the frame lacks, before writing."""
     columns = only_keys.columns
     if not columns:
         raise ValueError(f"Writing {table}: only_keys must have at least one key column.")
@@ -584,6 +596,11 @@ def _key_set(only_keys: pl.DataFrame, frame: pl.DataFrame, table: TableRef) -> p
         raise ValueError(f"Writing {table}: the frame lacks the key column(s) {missing}.")
     for name in columns:
         check_column_name(name)
+
+
+def _key_set(only_keys: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
+    """The keys whose stored rows a keyed replace deletes: the listed ones and the frame's own."""
+    columns = only_keys.columns
     parts = [only_keys, frame.select(columns)] if frame.width else [only_keys]
     text = pl.concat([p.select(pl.col(columns).cast(pl.String).str.strip_chars()) for p in parts])
     # a blank key is a missing key: it names no stored row

@@ -71,3 +71,17 @@ def test_every_object_has_a_freshness_check(duckdb_url: str, tmp_path: Path) -> 
         "product_usage",
         "deleted_records",
     }
+
+
+def test_sync_jobs_leave_freshness_to_its_sensor(duckdb_url: str, tmp_path: Path) -> None:
+    """A sync run evaluates the asset's own checks and the gate in its steps; the freshness
+    checks are the sensor's, so they add no step (nor its cost) to every materialization."""
+    defs = build_definitions(
+        Settings(), resources=resources("http://127.0.0.1:9", DEMO_KEY, duckdb_url, tmp_path)
+    )
+    for name in ("companies", "activities", "surveys", "product_usage", "deleted_records"):
+        job = defs.resolve_job_def(f"gainsight_{name}_sync")
+        checks = {key.name for key in job.asset_layer.asset_graph.asset_check_keys}
+        assert "freshness_check" not in checks, name
+        assert {"primary_crm_accounts_present", "unique_grain"} <= checks, name
+        assert len(job.graph.node_dict) == 2, (name, list(job.graph.node_dict))  # asset + gate

@@ -401,3 +401,20 @@ def test_query_runs_read_only_selects(target: WarehouseTarget, schema: str) -> N
         with pytest.raises(Exception):  # noqa: B017 - either engine's read-only refusal
             engine.query(f'DELETE FROM "{schema}".activities')
         assert engine.count(table) == 3
+
+
+def test_duplicates_counts_every_repeated_key_and_samples_five(
+    target: WarehouseTarget, schema: str
+) -> None:
+    table = TableRef(schema, "dups")
+    ids = [f"k{i}" for i in range(7) for _ in range(2)] + ["k7", "k8", "k8", "k8"]
+    frame = pl.DataFrame(
+        {"ts": [D1 + timedelta(minutes=i) for i in range(len(ids))], "id": ids, "value": 1.0}
+    )
+    with open_engine(target) as engine:
+        engine.replace(table, frame, window=day_window(D1))
+        total, sample = engine.duplicates(table, ["id"], window=day_window(D1))
+        assert total == 8  # k0..k6 twice, k8 three times; k7 once is no duplicate
+        assert sample == [{"id": f"k{i}", "rows": 2} for i in range(5)]
+        assert engine.duplicates(table, ["id", "ts"], window=day_window(D1)) == (0, [])
+        assert engine.duplicates(table, ["id"], window=day_window(D1 + DAY)) == (0, [])
