@@ -24,7 +24,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -142,13 +142,24 @@ class DuckDBEngine(WarehouseEngine):
         data = frame.to_arrow()
         refuse_nul(frame, table, arrow=data)  # inside the transaction: a refusal rolls back
         self.conn.register(view, data)
+        # A table has no row order, so the insert need not keep the frame's: DuckDB then
+        # converts and compresses the scan's batches in parallel (about twice as fast for the
+        # 436,230 rows of the benchmark's activities run). Only this statement; reads keep it.
+        self._execute("SET preserve_insertion_order = false")
         try:
             self._execute(
                 f"INSERT INTO {self._name(table)} ({columns})"
                 f" SELECT {columns} FROM {quote_ident(view)}"
             )
-        finally:
-            self.conn.unregister(view)
+        except BaseException:
+            # the failed statement aborted the transaction, which refuses any other until its
+            # rollback: raise the insert's own error, not the clean-up's
+            with suppress(duckdb.Error):
+                self._execute("SET preserve_insertion_order = true")
+                self.conn.unregister(view)
+            raise
+        self._execute("SET preserve_insertion_order = true")
+        self.conn.unregister(view)
 
     @contextmanager
     def _staged(self, frame: pl.DataFrame) -> Iterator[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -418,3 +419,23 @@ def test_duplicates_counts_every_repeated_key_and_samples_five(
         assert sample == [{"id": f"k{i}", "rows": 2} for i in range(5)]
         assert engine.duplicates(table, ["id", "ts"], window=day_window(D1)) == (0, [])
         assert engine.duplicates(table, ["id"], window=day_window(D1 + DAY)) == (0, [])
+
+
+def test_duckdb_insert_leaves_reads_ordered_and_its_own_errors_visible(tmp_path: Path) -> None:
+    """DuckDB inserts without keeping the frame's row order (faster); the connection's reads
+    keep their order afterwards, and a failed insert raises its own error."""
+    import duckdb
+
+    from resources.warehouse import parse_warehouse_url
+
+    target = parse_warehouse_url(f"duckdb:///{tmp_path / 'w.duckdb'}", lock_timeout_seconds=10)
+    table = TableRef("main", "events")
+    setting = "SELECT current_setting('preserve_insertion_order')"
+    with open_engine(target) as engine:
+        engine.replace(table, day_rows(D1, "a"), window=day_window(D1))
+        assert engine.query(setting).item() is True
+    raw_sql(target, "CREATE TABLE main.strict (ts TIMESTAMPTZ, id VARCHAR NOT NULL, value DOUBLE)")
+    with open_engine(target) as engine:
+        rows = day_rows(D1, "b").with_columns(pl.lit(None, pl.String).alias("id"))
+        with pytest.raises(duckdb.ConstraintException):
+            engine.replace(TableRef("main", "strict"), rows, window=day_window(D1))
