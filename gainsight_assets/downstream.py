@@ -20,18 +20,17 @@ from dagster import (
     define_asset_job,
 )
 
-from gainsight_assets.assets.common import GROUP, IO_MANAGER_KEY, gainsight_key
+from gainsight_assets.assets.common import IO_MANAGER_KEY, table_metadata
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import weekly
 from gainsight_assets.settings import Settings
 from gainsight_assets.sync import grain_check
-from gainsight_assets.tenant import tenant_tags
-from resources.warehouse import TableRef, WarehouseResource, Window
+from gainsight_assets.tenant import Tenant
+from resources.warehouse import WarehouseResource, Window
 
-KEY = gainsight_key("customer_usage_weekly")
-TABLE = TableRef.from_asset_key(KEY)
+NAME = "customer_usage_weekly"
 GRAIN = ("week_start", "account_id", "product", "metric", "dimension")
-CUSTOMER_USAGE_JOB = "customer_usage_weekly_refresh"
+CUSTOMER_USAGE_JOB = "customer_usage_weekly_refresh"  # behind the tenant's name (Tenant.named)
 ACTIVITY_COUNTS = {"EMAIL": "emails", "MEETING": "meetings", "TYPE_MANUAL": "manual_notes"}
 
 
@@ -76,29 +75,36 @@ def activity_counts(activities: pl.DataFrame) -> pl.DataFrame:
     return counts
 
 
-def build_customer_usage_asset(settings: Settings) -> AssetsDefinition:
+def build_customer_usage_asset(tenant: Tenant) -> AssetsDefinition:
+    settings = tenant.settings
+    key, table = tenant.key(NAME), tenant.table(NAME)
+
     @asset(
-        key=KEY,
+        key=key,
         partitions_def=weekly(settings.start_date),
         ins={
             # this week and the one before, for the week-over-week change
             "usage": AssetIn(
-                gainsight_key("product_usage"),
+                tenant.key("product_usage"),
                 partition_mapping=TimeWindowPartitionMapping(start_offset=-1),
             ),
-            "surveys": AssetIn(gainsight_key("survey_responses")),
-            "activities": AssetIn(gainsight_key("activities")),
+            "surveys": AssetIn(tenant.key("survey_responses")),
+            "activities": AssetIn(tenant.key("activities")),
         },
-        metadata={"partition_expr": "week_start", "column_descriptions": COLUMN_DESCRIPTIONS},
+        metadata={
+            **table_metadata(tenant, NAME),
+            "partition_expr": "week_start",
+            "column_descriptions": COLUMN_DESCRIPTIONS,
+        },
         check_specs=[
             AssetCheckSpec(
                 "unique_grain",
-                asset=KEY,
+                asset=key,
                 description=f"One row per ({', '.join(GRAIN)}) in the week (ERROR).",
             )
         ],
         io_manager_key=IO_MANAGER_KEY,
-        group_name=GROUP,
+        group_name=tenant.group,
         kinds={"polars"},
         description="Weekly usage per account and metric with its week-over-week change, the"
         " latest survey score and activity counts. Refreshed when a week's usage lands.",
@@ -127,17 +133,17 @@ def build_customer_usage_asset(settings: Settings) -> AssetsDefinition:
         )
         window = context.partition_time_window
         yield grain_check(
-            warehouse, {TABLE: (GRAIN, Window("week_start", window.start, window.end))}
+            warehouse, {table: (GRAIN, Window("week_start", window.start, window.end))}
         )
 
     return customer_usage_weekly
 
 
-def build_customer_usage_job():
+def build_customer_usage_job(tenant: Tenant):
     return define_asset_job(
-        CUSTOMER_USAGE_JOB,
-        selection=[KEY],
-        tags=tenant_tags(),  # it writes the tenant's warehouse: queued with the tenant's syncs
+        tenant.named(CUSTOMER_USAGE_JOB),
+        selection=[tenant.key(NAME)],
+        tags=tenant.tags,  # it writes the tenant's warehouse: queued with the tenant's syncs
         description="Recompute customer_usage_weekly for a week (launched by a sensor).",
     )
 

@@ -32,10 +32,10 @@ from dagster import (
 
 from gainsight_assets.resolve import key_text
 from gainsight_assets.settings import Settings
+from gainsight_assets.tenant import Tenant
 from resources.gainsight.metadata import close_matches
 from resources.warehouse import TableRef, WarehouseEngine, WarehouseResource
 
-PRIMARY_CRM_ACCOUNTS = AssetKey(["primary_crm", "accounts"])
 GATE_CHECK_NAME = "primary_crm_accounts_present"
 # Columns that CRM loaders stamp each row with when they load it, in order of preference.
 LOAD_STAMP_COLUMNS = (
@@ -62,15 +62,15 @@ class GateStatus:
     last_loaded_column: str | None = None
 
 
-def primary_crm_accounts_spec(settings: Settings) -> AssetSpec:
-    crm = settings.primary_crm
+def primary_crm_accounts_spec(tenant: Tenant) -> AssetSpec:
+    crm = tenant.settings.primary_crm
     return AssetSpec(
-        key=PRIMARY_CRM_ACCOUNTS,
+        key=tenant.crm_accounts_key,
         description=(
             f"Accounts of the primary CRM ({crm.system}), table `{crm.accounts_table}`, loaded by"
             " another pipeline. Gainsight enriches these accounts and never creates them."
         ),
-        group_name="primary_crm",
+        group_name=tenant.named("primary_crm"),
         metadata={"table": crm.accounts_table, "system": crm.system},
         kinds={crm.system},
     )
@@ -140,8 +140,9 @@ def closed_message(settings: Settings, problem: str) -> str:
     )
 
 
-def accounts_observation(status: GateStatus) -> AssetObservation:
-    """What the gate saw of ``primary_crm/accounts``, for the asset's page and tile."""
+def accounts_observation(key: AssetKey, status: GateStatus) -> AssetObservation:
+    """What the gate saw of the primary CRM's accounts (asset ``key``), for the asset's page
+    and tile."""
     metadata: dict[str, object] = {
         "dagster/row_count": status.accounts,
         "table": status.table,
@@ -151,7 +152,7 @@ def accounts_observation(status: GateStatus) -> AssetObservation:
     if status.last_loaded is not None:
         metadata["last_loaded"] = MetadataValue.timestamp(status.last_loaded)
         metadata["last_loaded_column"] = status.last_loaded_column
-    return AssetObservation(asset_key=PRIMARY_CRM_ACCOUNTS, metadata=metadata)
+    return AssetObservation(asset_key=key, metadata=metadata)
 
 
 def require_accounts(
@@ -192,11 +193,12 @@ def _column(columns: list[str], wanted: str, setting: str) -> str:
     )
 
 
-def build_gate_check(settings: Settings) -> AssetChecksDefinition:
-    """The blocking check on ``primary_crm/accounts`` that every Gainsight job selects."""
+def build_gate_check(tenant: Tenant) -> AssetChecksDefinition:
+    """The blocking check on the tenant's primary-CRM accounts that each of its jobs selects."""
+    settings = tenant.settings
 
     @asset_check(
-        asset=PRIMARY_CRM_ACCOUNTS,
+        asset=tenant.crm_accounts_key,
         name=GATE_CHECK_NAME,
         blocking=True,
         description="Blocks Gainsight ingestion until the primary CRM's accounts are present.",
@@ -205,7 +207,9 @@ def build_gate_check(settings: Settings) -> AssetChecksDefinition:
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:
         status = gate_status(warehouse, settings)
-        context.op_execution_context.log_event(accounts_observation(status))
+        context.op_execution_context.log_event(
+            accounts_observation(tenant.crm_accounts_key, status)
+        )
         if not status.open:
             context.log.error(status.message)
         return AssetCheckResult(

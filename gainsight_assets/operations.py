@@ -32,6 +32,7 @@ from gainsight_assets.runs import (
 )
 from gainsight_assets.settings import ACTIVITY_TYPES, Settings, load_settings
 from gainsight_assets.survey_fields import detect_fields
+from gainsight_assets.tenant import Tenant
 from resources.gainsight import GainsightError, GainsightResource, GainsightRetriesExhausted
 from resources.warehouse import WarehouseResource
 
@@ -226,7 +227,7 @@ def sync_status(
     """One row per configured (enabled) object: its most recent run, whoever started it."""
     now = time.time() if now is None else now
     rows = []
-    for obj in enabled_objects(settings):
+    for obj in enabled_objects(Tenant(settings=settings)):
         records = instance.get_run_records(filters=RunsFilter(job_name=obj.job_name), limit=1)
         if not records:
             rows.append(StatusRow(obj.name, obj.job_name, "Never run", "", ""))
@@ -269,7 +270,7 @@ def run_targets(
     already a failed outcome."""
     from schedules import scheduled_window
 
-    objects = {obj.name: obj for obj in enabled_objects(settings)}
+    objects = {obj.name: obj for obj in enabled_objects(Tenant(settings=settings))}
     unknown = [n for n in names if n not in objects]
     if unknown:
         raise GainsightError(
@@ -279,7 +280,7 @@ def run_targets(
     targets: list[RunTarget | RunOutcome] = []
     for name in dict.fromkeys(names or objects):
         obj = objects[name]
-        window = scheduled_window(settings, obj, now)
+        window = scheduled_window(obj, now)
         if window is None:
             reason = (
                 f"no closed partition yet: start_date in gainsight.yaml is {settings.start_date}"

@@ -13,7 +13,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import polars as pl
@@ -48,13 +49,31 @@ def weekly(start: date) -> WeeklyPartitionsDefinition:
     return WeeklyPartitionsDefinition(start_date=start.isoformat(), day_offset=1, timezone="UTC")
 
 
-# Polars truncation that lands a timestamp on the start of its partition window.
-TRUNCATE_EVERY = {"daily": "1d", "four_hourly": "4h", "weekly": "1w"}
+@dataclass(frozen=True)
+class Cadence:
+    """A sync cadence: its partitions, where a timestamp's window starts, and its deadline."""
+
+    name: str
+    partitions: Callable[[date], TimeWindowPartitionsDefinition]
+    truncate_every: str  # Polars truncation that lands a timestamp on its window's start
+    # Cron of the times the last closed partition must have landed by. It leaves the schedules
+    # (which tick 10-30 minutes after a window closes) time to finish.
+    freshness_deadline: str
+
+
+CADENCES = {
+    cadence.name: cadence
+    for cadence in (
+        Cadence("four_hourly", four_hourly, "4h", "30 1-23/4 * * *"),  # 90 min after close
+        Cadence("daily", daily, "1d", "0 3 * * *"),
+        Cadence("weekly", weekly, "1w", "0 6 * * 1"),  # Monday 06:00 UTC
+    )
+}
 
 
 def window_start(column: pl.Expr, cadence: str) -> pl.Expr:
     """The start of the partition window each timestamp falls in (weeks start on Monday)."""
-    return column.dt.truncate(TRUNCATE_EVERY[cadence])
+    return column.dt.truncate(CADENCES[cadence].truncate_every)
 
 
 def unread_partitions(

@@ -12,12 +12,11 @@ from typing import Any
 
 from dagster import ConfigurableIOManager, ConfigurableResource, EnvVar
 
-from gainsight_assets.assets.common import IO_MANAGER_KEY
+from gainsight_assets.assets.common import IO_MANAGER_KEY, WAREHOUSE_KEY
 from resources.gainsight import GainsightResource
 from resources.warehouse import WarehouseIOManager, WarehouseResource
 
 GAINSIGHT_KEY = "gainsight"
-WAREHOUSE_KEY = "warehouse"
 
 __all__ = [
     "GAINSIGHT_KEY",

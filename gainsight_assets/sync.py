@@ -30,11 +30,12 @@ from gainsight_assets.gate import require_accounts
 from gainsight_assets.partitions import unread_partitions, window_start
 from gainsight_assets.resolve import REASON_MISSING_RECORD_ID, AccountDirectory, key_text
 from gainsight_assets.settings import Settings
+from gainsight_assets.tenant import Tenant
 from resources.gainsight import GainsightResource, PageStream
 from resources.gainsight.metadata import ObjectDescription
 from resources.warehouse import KeyedRows, TableRef, WarehouseResource, Window
 
-UNMATCHED_TABLE = TableRef("gainsight", "unmatched_records")
+UNMATCHED = "unmatched_records"  # in each tenant's schema
 UNMATCHED_SCHEMA = {
     "object": pl.String,
     "record_id": pl.String,
@@ -52,13 +53,15 @@ COMPANY_ID_FIELDS = frozenset({"gscompanyid", "gsid"})
 NO_ID_PREFIX = "no-id:"  # record_id of an unmatched record that came without an id
 
 
-def quality_check_specs(asset_key: AssetKey, grain: Sequence[str]) -> list[AssetCheckSpec]:
+def quality_check_specs(
+    tenant: Tenant, asset_key: AssetKey, grain: Sequence[str]
+) -> list[AssetCheckSpec]:
     return [
         AssetCheckSpec(
             name="unique_grain",
             asset=asset_key,
             description=f"The table holds one row per ({', '.join(grain)}) in every synced"
-            " window, and gainsight.unmatched_records one per object, record_id and partition"
+            f" window, and {tenant.table(UNMATCHED)} one per object, record_id and partition"
             " (ERROR).",
         ),
         AssetCheckSpec(
@@ -125,7 +128,7 @@ class SyncRun:
     """One materialization of one Gainsight asset."""
 
     context: AssetExecutionContext
-    settings: Settings
+    tenant: Tenant
     gainsight: GainsightResource
     warehouse: WarehouseResource
     cadence: str
@@ -137,6 +140,14 @@ class SyncRun:
     incomplete_partitions: set[str] = field(default_factory=set)
     # object -> records read without an id of their own (set aside for unmatched_records)
     without_id: dict[str, pl.DataFrame] = field(default_factory=dict)
+
+    @property
+    def settings(self) -> Settings:
+        return self.tenant.settings
+
+    @property
+    def unmatched_table(self) -> TableRef:
+        return self.tenant.table(UNMATCHED)
 
     def __post_init__(self) -> None:
         self._stats_start = self.gainsight.client.stats.snapshot()
@@ -286,7 +297,7 @@ class SyncRun:
         key_field: str,
         date_col: str | None,
     ) -> pl.DataFrame:
-        """The unmatched rows of one object in the ``gainsight.unmatched_records`` layout, with
+        """The unmatched rows of one object in the ``unmatched_records`` layout, with
         the object's records that came without an id (``record_id`` made from their content,
         so that a re-run replaces them rather than adding them again)."""
         aside = self.without_id.pop(object_name, None)
@@ -343,7 +354,7 @@ class SyncRun:
         frame = pl.concat([pl.DataFrame(schema=UNMATCHED_SCHEMA), *frames], how="vertical_relaxed")
         start, end = self.window
         return self.warehouse.replace(
-            UNMATCHED_TABLE,
+            self.unmatched_table,
             frame,
             window=Window("partition_start", start, end),
             only_keys=read.select(pl.col(c).cast(pl.String) for c in UNMATCHED_KEY),
@@ -407,7 +418,7 @@ class SyncRun:
                     side: (side_grain, Window(column, start, end) if column else None)
                     for side, (side_grain, column) in (also_grains or {}).items()
                 },
-                UNMATCHED_TABLE: (UNMATCHED_GRAIN, Window("partition_start", start, end)),
+                self.unmatched_table: (UNMATCHED_GRAIN, Window("partition_start", start, end)),
             },
         )
         threshold = self.settings.quality.min_match_rate
@@ -418,7 +429,7 @@ class SyncRun:
             description=(
                 f"{matched} of {total} records matched a primary-CRM account ({rate:.1%});"
                 f" threshold {threshold:.0%}. Unmatched records are in"
-                " gainsight.unmatched_records with their reason."
+                f" {self.unmatched_table} with their reason."
             ),
             metadata={"match_rate": round(rate, 4), "threshold": threshold},
         )

@@ -6,7 +6,7 @@ writes in Gainsight are included. The survey schedule re-materializes the traili
 with the reason instead of launching a run that would fail.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from dagster import (
     RunRequest,
@@ -19,25 +19,16 @@ from dagster import (
 from gainsight_assets.gate import gate_status
 from gainsight_assets.objects import SyncObject
 from gainsight_assets.partitions import last_closed_partition, partition_tags, trailing_window
-from gainsight_assets.settings import Settings
 from resources.warehouse import WarehouseResource
 
-# Minutes after a window closes before its tick runs.
-CRON = {
-    "companies": "10 0 * * *",
-    "activities": "15 */4 * * *",
-    "surveys": "20 0 * * *",
-    "product_usage": "30 0 * * 1",
-    "deleted_records": "40 0 * * *",
-}
 
-
-def scheduled_window(settings: Settings, obj: SyncObject, at: datetime) -> tuple[str, str] | None:
-    """The first and last partition a tick at ``at`` asks for: the last closed window, and for
-    surveys the trailing ``surveys.lookback_days`` ending with it. The CLI's run asks the same."""
-    partitions = obj.asset.partitions_def
-    if obj.name == "surveys":
-        return trailing_window(partitions, at, timedelta(days=settings.surveys.lookback_days))
+def scheduled_window(obj: SyncObject, at: datetime) -> tuple[str, str] | None:
+    """The first and last partition a tick at ``at`` asks for: the last closed window, or the
+    trailing span of the object's ``lookback`` ending with it (surveys: ``lookback_days``).
+    The CLI's run asks the same."""
+    partitions = obj.partitions_def
+    if obj.spec.lookback is not None:
+        return trailing_window(partitions, at, obj.spec.lookback(obj.tenant.settings))
     last = last_closed_partition(partitions, at)
     return None if last is None else (last, last)
 
@@ -54,10 +45,12 @@ def window_request(
     return RunRequest(run_key=run_key, job_name=obj.job_name, tags=partition_tags(first, last))
 
 
-def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
+def build_schedule(obj: SyncObject) -> ScheduleDefinition:
+    settings = obj.tenant.settings
+
     @schedule(
         name=f"{obj.job_name}_schedule",
-        cron_schedule=CRON[obj.name],
+        cron_schedule=obj.spec.cron,
         execution_timezone="UTC",
         job_name=obj.job_name,
         description=f"Syncs the last closed {obj.cadence.replace('_', '-')} window of {obj.name}.",
@@ -67,7 +60,7 @@ def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
         if not status.open:
             return SkipReason(status.message)
         at = context.scheduled_execution_time
-        window = scheduled_window(settings, obj, at)
+        window = scheduled_window(obj, at)
         if window is None:
             return SkipReason(f"No closed {obj.name} partition before {at.isoformat()}.")
         return window_request(obj, *window)
@@ -75,5 +68,5 @@ def build_schedule(settings: Settings, obj: SyncObject) -> ScheduleDefinition:
     return _schedule
 
 
-def build_schedules(settings: Settings, objects: list[SyncObject]) -> list[ScheduleDefinition]:
-    return [build_schedule(settings, obj) for obj in objects]
+def build_schedules(objects: list[SyncObject]) -> list[ScheduleDefinition]:
+    return [build_schedule(obj) for obj in objects]

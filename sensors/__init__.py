@@ -1,4 +1,5 @@
-"""Sensors for the Gainsight jobs.
+"""Sensors for the Gainsight jobs, one set per tenant (named as :class:`Tenant` names them;
+the names below are those of the tenant ``default``).
 
 - ``gainsight_gate_sensor``: when the primary CRM's accounts appear (the gate opens), each enabled
   object that has never run gets its first sync over its lookback window, once.
@@ -7,19 +8,21 @@
   object failing does not stop the others.
 - ``gainsight_failure_sensor``: records every failed Gainsight run of this code location, whoever
   started it (object, partition, error class, one-line message without secrets) in
-  ``gainsight.sync_failures`` and the sensor log, then reports the table's materialization and
+  the tenant's ``sync_failures`` table and the sensor log, then reports the table's materialization and
   its ``unique_grain`` check (one row per run) on the asset ``gainsight/sync_failures``.
+  Each tenant's sensor records its own tenant's runs only.
 - ``customer_usage_after_usage_sensor``: refreshes ``customer_usage_weekly`` for a week once per
   new product-usage materialization of that week, unless the week was refreshed after it landed.
 - ``product_usage_after_deletions_sensor``: when deletions land for usage records that a stored
   week was aggregated from, re-materializes that week once per batch of deletions, so the
   aggregate stops counting them.
 
-The gate sensor also records an observation of ``primary_crm/accounts`` each time it looks.
+The gate sensor also records an observation of the tenant's primary-CRM accounts asset each
+time it looks.
 """
 
 import hashlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import polars as pl
 from dagster import (
@@ -49,23 +52,14 @@ from gainsight_assets.failures import failure_reason, redact
 from gainsight_assets.gate import accounts_observation, gate_status
 from gainsight_assets.objects import SYNC_TAG, SyncObject
 from gainsight_assets.partitions import partition_text, trailing_window
-from gainsight_assets.settings import Settings
-from resources.warehouse import TableRef, WarehouseResource
+from gainsight_assets.tenant import TENANT_TAG, Tenant
+from resources.warehouse import WarehouseResource
 from schedules import scheduled_window, window_request
 
-FAILURES_TABLE = TableRef("gainsight", "sync_failures")
-FAILURES_KEY = AssetKey(["gainsight", "sync_failures"])
+FAILURES = "sync_failures"
 FAILURES_GRAIN = ("run_id",)
-# How far back an object's first sync reaches.
-FIRST_SYNC_SPAN = {
-    "companies": timedelta(days=1),
-    "activities": None,  # surveys.lookback_days, the lookback cap
-    "surveys": None,
-    "product_usage": timedelta(weeks=4),
-    "deleted_records": timedelta(days=15),  # all that Gainsight keeps
-}
 __all__ = [
-    "FAILURES_TABLE",
+    "FAILURES",
     "build_failures_grain_check",
     "build_sensors",
     "failure_record",
@@ -74,16 +68,18 @@ __all__ = [
 ]
 
 
-def first_sync_range(obj: SyncObject, settings: Settings, now: datetime) -> tuple[str, str] | None:
-    span = FIRST_SYNC_SPAN[obj.name] or timedelta(days=settings.surveys.lookback_days)
-    return trailing_window(obj.asset.partitions_def, now, span)
+def first_sync_range(obj: SyncObject, now: datetime) -> tuple[str, str] | None:
+    span = obj.spec.first_sync_span(obj.tenant.settings)
+    return trailing_window(obj.partitions_def, now, span)
 
 
 def build_gate_sensor(
-    settings: Settings, objects: list[SyncObject], jobs: list[ExecutableDefinition]
+    tenant: Tenant, objects: list[SyncObject], jobs: list[ExecutableDefinition]
 ) -> SensorDefinition:
+    settings = tenant.settings
+
     @sensor(
-        name="gainsight_gate_sensor",
+        name=tenant.named("gainsight_gate_sensor"),
         jobs=jobs,
         minimum_interval_seconds=300,
         default_status=DefaultSensorStatus.RUNNING,
@@ -92,7 +88,7 @@ def build_gate_sensor(
     )
     def gate_sensor(context: SensorEvaluationContext, warehouse: WarehouseResource):
         status = gate_status(warehouse, settings)
-        observed = [accounts_observation(status)]
+        observed = [accounts_observation(tenant.crm_accounts_key, status)]
         if not status.open:
             return SensorResult(skip_reason=status.message, asset_events=observed)
         now = datetime.now(UTC)
@@ -100,7 +96,7 @@ def build_gate_sensor(
         for obj in objects:
             if context.instance.get_runs_count(RunsFilter(job_name=obj.job_name)):
                 continue
-            window = first_sync_range(obj, settings, now)
+            window = first_sync_range(obj, now)
             if window is not None:
                 requests.append(window_request(obj, *window, run_key=f"first-sync:{obj.name}"))
         if not requests:
@@ -114,10 +110,12 @@ def build_gate_sensor(
 
 
 def build_run_all_sensor(
-    settings: Settings, objects: list[SyncObject], jobs: list[ExecutableDefinition]
+    tenant: Tenant, objects: list[SyncObject], jobs: list[ExecutableDefinition]
 ) -> SensorDefinition:
+    settings = tenant.settings
+
     @sensor(
-        name="gainsight_run_all_sensor",
+        name=tenant.named("gainsight_run_all_sensor"),
         jobs=jobs,
         minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.STOPPED,
@@ -131,7 +129,7 @@ def build_run_all_sensor(
         requests = []
         for obj in objects:
             try:
-                window = scheduled_window(settings, obj, now)
+                window = scheduled_window(obj, now)
             except Exception as exc:  # one object's problem never stops the others
                 context.log.error(f"{obj.name}: could not pick a partition: {exc}")
                 continue
@@ -142,47 +140,50 @@ def build_run_all_sensor(
     return run_all
 
 
-def failures_spec() -> AssetSpec:
-    """``gainsight.sync_failures``: written by the failure sensor, never by a run."""
+def failures_spec(tenant: Tenant) -> AssetSpec:
+    """The tenant's ``sync_failures``: written by its failure sensor, never by a run."""
+    table = tenant.table(FAILURES)
     return AssetSpec(
-        key=FAILURES_KEY,
-        description="Failed Gainsight runs of this code location, one row per run (object,"
+        key=tenant.key(FAILURES),
+        description=f"Failed Gainsight runs of tenant {tenant.name}, one row per run (object,"
         " partition, error class, one-line message without secrets), written by"
-        " gainsight_failure_sensor.",
-        group_name="gainsight",
-        metadata={"table": str(FAILURES_TABLE), "grain": list(FAILURES_GRAIN)},
+        f" {tenant.named('gainsight_failure_sensor')}.",
+        group_name=tenant.group,
+        metadata={"table": str(table), "grain": list(FAILURES_GRAIN)},
         kinds={"gainsight"},
     )
 
 
-def failures_grain(warehouse: WarehouseResource) -> AssetCheckResult:
+def failures_grain(warehouse: WarehouseResource, tenant: Tenant) -> AssetCheckResult:
     from gainsight_assets.sync import grain_check
 
-    return grain_check(warehouse, {FAILURES_TABLE: (FAILURES_GRAIN, None)})
+    return grain_check(warehouse, {tenant.table(FAILURES): (FAILURES_GRAIN, None)})
 
 
-def build_failures_grain_check() -> AssetChecksDefinition:
+def build_failures_grain_check(tenant: Tenant) -> AssetChecksDefinition:
     @asset_check(
-        asset=FAILURES_KEY,
+        asset=tenant.key(FAILURES),
         name="unique_grain",
-        description="gainsight.sync_failures holds one row per run (ERROR). The failure sensor"
+        description=f"{tenant.table(FAILURES)} holds one row per run (ERROR). The failure sensor"
         " reports it after each write; it can also be run from the UI.",
     )
     def sync_failures_unique_grain(warehouse: WarehouseResource) -> AssetCheckResult:
-        return failures_grain(warehouse)
+        return failures_grain(warehouse, tenant)
 
     return sync_failures_unique_grain
 
 
-def build_failure_sensor() -> SensorDefinition:
+def build_failure_sensor(tenant: Tenant) -> SensorDefinition:
+    table, key = tenant.table(FAILURES), tenant.key(FAILURES)
+
     @run_failure_sensor(
-        name="gainsight_failure_sensor",
+        name=tenant.named("gainsight_failure_sensor"),
         default_status=DefaultSensorStatus.RUNNING,
-        description="Records failed Gainsight runs in gainsight.sync_failures.",
+        description=f"Records failed Gainsight runs of tenant {tenant.name} in {table}.",
     )
     def failure_sensor(context: RunFailureSensorContext, warehouse: WarehouseResource):
         run = context.dagster_run
-        record = failure_record(context)
+        record = failure_record(context, tenant)
         if record is None:
             return
         context.log.error(
@@ -190,19 +191,19 @@ def build_failure_sensor() -> SensorDefinition:
             f" (partition {record['partition']}): {record['error_class']}: {record['message']}"
         )
         warehouse.replace(
-            FAILURES_TABLE,
+            table,
             pl.DataFrame([record], schema=FAILURE_SCHEMA),
             equals={"run_id": run.run_id},
         )
-        grain = failures_grain(warehouse)
+        grain = failures_grain(warehouse, tenant)
         return SensorResult(
             asset_events=[
                 AssetMaterialization(
-                    FAILURES_KEY,
+                    key,
                     metadata={"run_id": run.run_id, "object": record["object"]},
                 ),
                 AssetCheckEvaluation(
-                    asset_key=FAILURES_KEY,
+                    asset_key=key,
                     check_name="unique_grain",
                     passed=grain.passed,
                     severity=grain.severity,
@@ -226,12 +227,13 @@ FAILURE_SCHEMA = {
 }
 
 
-def failure_record(context: RunFailureSensorContext) -> dict | None:
-    """What an operator needs to know about one failed Gainsight run, secrets removed."""
+def failure_record(context: RunFailureSensorContext, tenant: Tenant) -> dict | None:
+    """What an operator needs to know about one failed Gainsight run of ``tenant``, secrets
+    removed; None for any other run."""
     run = context.dagster_run
     name = run.tags.get(SYNC_TAG)
-    if name is None:
-        return None  # not a Gainsight job
+    if name is None or run.tags.get(TENANT_TAG) != tenant.name:
+        return None  # not a Gainsight job of this tenant
     reason = failure_reason(context.instance, run)
     return {
         "run_id": run.run_id,
@@ -244,20 +246,20 @@ def failure_record(context: RunFailureSensorContext) -> dict | None:
     }
 
 
-USAGE_KEY = AssetKey(["gainsight", "product_usage"])
 USAGE_BATCH = 100
 
 
-def build_usage_sensor(settings: Settings) -> list[SensorDefinition]:
-    from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, KEY, downstream_enabled
+def build_usage_sensor(tenant: Tenant) -> list[SensorDefinition]:
+    from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, NAME, downstream_enabled
 
     # Its job exists only when usage, surveys and activities are all synced.
-    if not downstream_enabled(settings):
+    if not downstream_enabled(tenant.settings):
         return []
+    usage_key, refreshed_key = tenant.key("product_usage"), tenant.key(NAME)
 
     @sensor(
-        name="customer_usage_after_usage_sensor",
-        job_name=CUSTOMER_USAGE_JOB,
+        name=tenant.named("customer_usage_after_usage_sensor"),
+        job_name=tenant.named(CUSTOMER_USAGE_JOB),
         default_status=DefaultSensorStatus.RUNNING,
         description="Refreshes customer_usage_weekly for a week once per new product usage"
         " materialization of that week, unless the week was refreshed after it landed.",
@@ -266,7 +268,7 @@ def build_usage_sensor(settings: Settings) -> list[SensorDefinition]:
         # the cursor is the storage id of the last usage materialization looked at
         after = int(context.cursor) if context.cursor else None
         records = context.instance.fetch_materializations(
-            AssetRecordsFilter(asset_key=USAGE_KEY, after_storage_id=after),
+            AssetRecordsFilter(asset_key=usage_key, after_storage_id=after),
             limit=USAGE_BATCH,
             ascending=True,
         ).records
@@ -278,7 +280,7 @@ def build_usage_sensor(settings: Settings) -> list[SensorDefinition]:
             week = record.partition_key
             if week is None or week in requests or week in refreshed:
                 continue
-            if _refreshed_after(context.instance, KEY, week, record.storage_id):
+            if _refreshed_after(context.instance, refreshed_key, week, record.storage_id):
                 refreshed.append(week)  # e.g. the demo or the CLI refreshed it already
                 continue
             requests[week] = RunRequest(run_key=f"{week}:{record.storage_id}", partition_key=week)
@@ -303,23 +305,21 @@ def _refreshed_after(
     return bool(later)
 
 
-DELETED_KEY = AssetKey(["gainsight", "deleted_records"])
-
-
 def deleted_usage_weeks(
-    warehouse: WarehouseResource, usage_object: str, partitions_def
+    warehouse: WarehouseResource, tenant: Tenant, partitions_def
 ) -> dict[str, str]:
     """Week partition -> a digest of its deleted source records, for each stored week whose
-    aggregate still counts a record that ``gainsight.deleted_records`` lists as deleted."""
-    from gainsight_assets.assets.deleted_records import TABLE as DELETED
-    from gainsight_assets.assets.product_usage import SOURCES_TABLE
+    aggregate still counts a record that the tenant's ``deleted_records`` lists as deleted."""
+    from gainsight_assets.assets.deleted_records import NAME as DELETED
+    from gainsight_assets.assets.product_usage import SOURCES
 
-    if not (warehouse.table_exists(DELETED) and warehouse.table_exists(SOURCES_TABLE)):
+    deleted, sources = tenant.table(DELETED), tenant.table(SOURCES)
+    if not (warehouse.table_exists(deleted) and warehouse.table_exists(sources)):
         return {}
     rows = warehouse.query(
-        f"SELECT s.week_start, s.record_id FROM {SOURCES_TABLE} s JOIN {DELETED} d"
+        f"SELECT s.week_start, s.record_id FROM {sources} s JOIN {deleted} d"
         " ON d.record_id = s.record_id WHERE d.object = $1",
-        [usage_object],
+        [tenant.settings.product_usage.object],
     )
     if rows.is_empty():
         return {}
@@ -337,14 +337,16 @@ def deleted_usage_weeks(
 
 
 def build_deletions_usage_sensor(
-    settings: Settings, objects: list[SyncObject]
+    tenant: Tenant, objects: list[SyncObject]
 ) -> list[SensorDefinition]:
     usage = next((o for o in objects if o.name == "product_usage"), None)
-    if usage is None or not any(o.name == "deleted_records" for o in objects):
+    deletions = next((o for o in objects if o.name == "deleted_records"), None)
+    if usage is None or deletions is None:
         return []
+    watched = (deletions.asset.key, usage.asset.key)
 
     @sensor(
-        name="product_usage_after_deletions_sensor",
+        name=tenant.named("product_usage_after_deletions_sensor"),
         job_name=usage.job_name,
         minimum_interval_seconds=300,
         default_status=DefaultSensorStatus.RUNNING,
@@ -358,14 +360,12 @@ def build_deletions_usage_sensor(
             context.instance.fetch_materializations(
                 AssetRecordsFilter(asset_key=key, after_storage_id=after), limit=1
             ).records
-            for key in (DELETED_KEY, USAGE_KEY)
+            for key in watched
         ]
         newest = max((r[0].storage_id for r in latest if r), default=None)
         if newest is None:
             return SkipReason("No new deletions or product usage.")
-        weeks = deleted_usage_weeks(
-            warehouse, settings.product_usage.object, usage.asset.partitions_def
-        )
+        weeks = deleted_usage_weeks(warehouse, tenant, usage.partitions_def)
         context.update_cursor(str(newest))
         if not weeks:
             return SkipReason("No stored usage week counts a deleted record.")
@@ -379,15 +379,15 @@ def build_deletions_usage_sensor(
 
 
 def build_sensors(
-    settings: Settings, objects: list[SyncObject], jobs: list[ExecutableDefinition]
+    tenant: Tenant, objects: list[SyncObject], jobs: list[ExecutableDefinition]
 ) -> list[SensorDefinition]:
     """``jobs``: the sync jobs of ``objects``, in the same order."""
     if not objects:
-        return [build_failure_sensor()]
+        return [build_failure_sensor(tenant)]
     return [
-        build_gate_sensor(settings, objects, jobs),
-        build_run_all_sensor(settings, objects, jobs),
-        build_failure_sensor(),
-        *build_usage_sensor(settings),
-        *build_deletions_usage_sensor(settings, objects),
+        build_gate_sensor(tenant, objects, jobs),
+        build_run_all_sensor(tenant, objects, jobs),
+        build_failure_sensor(tenant),
+        *build_usage_sensor(tenant),
+        *build_deletions_usage_sensor(tenant, objects),
     ]

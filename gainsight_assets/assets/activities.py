@@ -10,17 +10,16 @@ from collections.abc import Iterator
 import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
 
-from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.assets.common import run_resources, shared_asset_args, table_metadata
 from gainsight_assets.assets.deleted_records import latest_by
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import four_hourly
-from gainsight_assets.settings import Settings
 from gainsight_assets.sync import SyncRun, quality_check_specs, read_keys, require_fields
-from resources.gainsight import GainsightResource, window_where
-from resources.warehouse import KeyedRows, TableRef, WarehouseResource
+from gainsight_assets.tenant import Tenant
+from resources.gainsight import window_where
+from resources.warehouse import KeyedRows
 
-KEY = gainsight_key("activities")
-TABLE = TableRef.from_asset_key(KEY)
+NAME = "activities"
 RECORD_KEY = ("activity_id",)
 GRAIN = ("activity_id", "modified_at")  # one row per version of an activity
 OPTIONAL_FIELDS = ("Subject", "Notes", "ActivityDate", "TypeName")
@@ -62,32 +61,34 @@ def unmapped_categories(frame: pl.DataFrame, category_map: dict[str, str]) -> di
     return dict(counts.iter_rows())
 
 
-def build_activities_asset(settings: Settings):
+def build_activities_asset(tenant: Tenant):
+    settings = tenant.settings
     cfg = settings.activity
+    key, table = tenant.key(NAME), tenant.table(NAME)
 
     @asset(
-        key=KEY,
+        key=key,
         partitions_def=four_hourly(settings.start_date),
         backfill_policy=BackfillPolicy.single_run(),
         metadata={
             "column_descriptions": COLUMN_DESCRIPTIONS,
             "partition_expr": "modified_at",
+            **table_metadata(tenant, NAME),
             "latest_by": latest_by(
-                settings, ["activity_id"], "modified_at", {"activity_id": "record_id"}
+                tenant, ["activity_id"], "modified_at", {"activity_id": "record_id"}
             ),
         },
-        check_specs=quality_check_specs(KEY, GRAIN),
+        check_specs=quality_check_specs(tenant, key, GRAIN),
         description=(
             f"Gainsight `{cfg.object}` entries modified in each 4-hour UTC window, resolved to"
             " primary-CRM accounts and routed to activity types. Keeps every version; read"
-            " `gainsight.activities_latest` for one row per activity."
+            f" `{table.latest_view}` for one row per activity."
         ),
-        **shared_asset_args(),
+        **shared_asset_args(tenant),
     )
-    def activities(
-        context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
-    ) -> Iterator:
-        run = SyncRun(context, settings, gainsight, warehouse, cadence="four_hourly")
+    def activities(context: AssetExecutionContext) -> Iterator:
+        gainsight, warehouse = run_resources(context, tenant)
+        run = SyncRun(context, tenant, gainsight, warehouse, cadence="four_hourly")
         run.open_gate(cfg.gsid_field_override)
         description = gainsight.describe(cfg.object)
         fields = require_fields(
@@ -167,7 +168,7 @@ def build_activities_asset(settings: Settings):
             )
         yield from run.results(
             KeyedRows(output, read),
-            table=TABLE,
+            table=table,
             grain=GRAIN,
             window_column="modified_at",
             extra_metadata={

@@ -1,23 +1,36 @@
-"""Asset arguments every Gainsight asset shares."""
+"""What every Gainsight asset of one tenant shares: its arguments and its resources."""
 
-from dagster import AssetKey
+from __future__ import annotations
 
-from gainsight_assets.gate import PRIMARY_CRM_ACCOUNTS
-from resources.gainsight import POOL
+from dagster import AssetExecutionContext
 
-GROUP = "gainsight"
+from gainsight_assets.tenant import Tenant
+from resources.gainsight import GainsightResource
+from resources.warehouse import WarehouseResource
+from resources.warehouse.io_manager import TABLE_NAME_KEY
+
 IO_MANAGER_KEY = "warehouse_io_manager"
+WAREHOUSE_KEY = "warehouse"
 
 
-def gainsight_key(name: str) -> AssetKey:
-    return AssetKey(["gainsight", name])
+def table_metadata(tenant: Tenant, name: str) -> dict[str, str]:
+    """The asset's table in the tenant's schema, where the IO manager writes it."""
+    return {TABLE_NAME_KEY: str(tenant.table(name))}
 
 
-def shared_asset_args() -> dict:
+def shared_asset_args(tenant: Tenant) -> dict:
     return {
-        "group_name": GROUP,
+        "group_name": tenant.group,
         "io_manager_key": IO_MANAGER_KEY,
-        "pool": POOL,
-        "deps": [PRIMARY_CRM_ACCOUNTS],
+        "pool": tenant.pool,
+        "deps": [tenant.crm_accounts_key],
         "kinds": {"gainsight", "polars"},
+        "required_resource_keys": {tenant.resource_key, WAREHOUSE_KEY},
     }
+
+
+def run_resources(
+    context: AssetExecutionContext, tenant: Tenant
+) -> tuple[GainsightResource, WarehouseResource]:
+    """The tenant's Gainsight connection and the warehouse, as the run was given them."""
+    return getattr(context.resources, tenant.resource_key), context.resources.warehouse

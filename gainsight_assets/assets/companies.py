@@ -16,18 +16,16 @@ from collections.abc import Iterator
 import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, asset
 
-from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.assets.common import run_resources, shared_asset_args, table_metadata
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.naming import column_name, unique_columns
 from gainsight_assets.partitions import daily
 from gainsight_assets.resolve import AccountDirectory
-from gainsight_assets.settings import Settings
 from gainsight_assets.sync import SyncRun, quality_check_specs, read_keys
-from resources.gainsight import GainsightResource
-from resources.warehouse import KeyedRows, TableRef, WarehouseResource
+from gainsight_assets.tenant import Tenant
+from resources.warehouse import KeyedRows, TableRef
 
-KEY = gainsight_key("companies")
-TABLE = TableRef.from_asset_key(KEY)
+NAME = "companies"
 GRAIN = ("snapshot_date", "gsid")  # one row per Gainsight company and day
 # Fields the primary CRM owns; Gainsight's copies are kept only as gainsight_<field>.
 CRM_OWNED = frozenset(
@@ -58,15 +56,18 @@ def output_name(field_name: str) -> str:
     return f"gainsight_{column}" if field_name.casefold() in CRM_OWNED else column
 
 
-def build_companies_asset(settings: Settings):
+def build_companies_asset(tenant: Tenant):
+    settings = tenant.settings
     cfg = settings.company
+    key, table = tenant.key(NAME), tenant.table(NAME)
 
     @asset(
-        key=KEY,
+        key=key,
         partitions_def=daily(settings.start_date),
         # The API has no history: each day is its own snapshot run.
         backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
         metadata={
+            **table_metadata(tenant, NAME),
             "partition_expr": "snapshot_date",
             "column_descriptions": {
                 **COLUMN_DESCRIPTIONS,
@@ -74,17 +75,16 @@ def build_companies_asset(settings: Settings):
                 " (NPSScore__gc → nps_score__gc).",
             },
         },
-        check_specs=quality_check_specs(KEY, GRAIN),
+        check_specs=quality_check_specs(tenant, key, GRAIN),
         description=(
             f"Daily snapshot of Gainsight `{cfg.object}` attributes for every company that matches"
             " a primary-CRM account (one row per matched account and day)."
         ),
-        **shared_asset_args(),
+        **shared_asset_args(tenant),
     )
-    def companies(
-        context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
-    ) -> Iterator:
-        run = SyncRun(context, settings, gainsight, warehouse, cadence="daily")
+    def companies(context: AssetExecutionContext) -> Iterator:
+        gainsight, warehouse = run_resources(context, tenant)
+        run = SyncRun(context, tenant, gainsight, warehouse, cadence="daily")
         accounts = run.open_gate(cfg.gsid_field_override)
         description = gainsight.describe(cfg.object)
         gsid = description.require("Gsid", setting="company.object").field_name
@@ -160,7 +160,7 @@ def build_companies_asset(settings: Settings):
         # by key: whatever the answer missed (cut short, an early empty page) keeps its row
         yield from run.results(
             KeyedRows(output, read),
-            table=TABLE,
+            table=table,
             grain=GRAIN,
             window_column="snapshot_date",
         )

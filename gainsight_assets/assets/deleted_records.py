@@ -17,23 +17,23 @@ from dagster import (
     AssetCheckSeverity,
     AssetCheckSpec,
     AssetExecutionContext,
+    AssetKey,
     BackfillPolicy,
     MetadataValue,
     Output,
     asset,
 )
 
-from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.assets.common import run_resources, shared_asset_args, table_metadata
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.partitions import daily
 from gainsight_assets.resolve import key_text
-from gainsight_assets.settings import Settings
 from gainsight_assets.sync import SyncRun, grain_check, read_keys, require_fields
-from resources.gainsight import GainsightObjectNotFound, GainsightResource, and_where, window_where
-from resources.warehouse import KeyedRows, TableRef, WarehouseResource, Window
+from gainsight_assets.tenant import Tenant
+from resources.gainsight import GainsightObjectNotFound, and_where, window_where
+from resources.warehouse import KeyedRows, Window
 
-KEY = gainsight_key("deleted_records")
-TABLE = TableRef.from_asset_key(KEY)
+NAME = "deleted_records"
 GRAIN = ("object", "record_id")
 SCHEMA = {
     "object": pl.String,
@@ -46,36 +46,36 @@ RETENTION = timedelta(days=15)  # how long Gainsight keeps a deletion in its log
 SYNCED_TABLES = ("companies", "activities", "survey_responses", "product_usage")
 
 
-def latest_by(settings: Settings, key: list[str], order: str, on: dict[str, str]) -> dict:
-    """A ``latest_by`` whose view leaves out deleted records (``on``: column -> column of
-    ``gainsight.deleted_records``) while deletions are synced."""
+def latest_by(tenant: Tenant, key: list[str], order: str, on: dict[str, str]) -> dict:
+    """A ``latest_by`` whose view leaves out deleted records (``on``: column -> column of the
+    tenant's ``deleted_records``) while deletions are synced."""
     spec: dict = {"key": key, "order": order}
-    if settings.deletions.enabled:
-        spec["exclude"] = {"table": str(TABLE), "on": on}
+    if tenant.settings.deletions.enabled:
+        spec["exclude"] = {"table": str(tenant.table(NAME)), "on": on}
     return spec
 
 
-def check_specs() -> list[AssetCheckSpec]:
+def check_specs(key: AssetKey) -> list[AssetCheckSpec]:
     return [
         AssetCheckSpec(
             name="unique_grain",
-            asset=KEY,
+            asset=key,
             description="One row per (object, record_id) in every synced window (ERROR).",
         ),
         AssetCheckSpec(
             name="read_in_full",
-            asset=KEY,
+            asset=key,
             description="The deletion log of the run's window was read to its end (WARN).",
         ),
         AssetCheckSpec(
             name="deletions_gap",
-            asset=KEY,
+            asset=key,
             description="No day of deletions was left unsynced until it left Gainsight's"
             " 15-day log (WARN); otherwise which objects and range to re-sync.",
         ),
         AssetCheckSpec(
             name="log_available",
-            asset=KEY,
+            asset=key,
             description="The tenant has the deletion log object (deletions.object); without it"
             " deletions are skipped (WARN).",
         ),
@@ -165,7 +165,7 @@ def gap_check(
 
 def last_synced_end(context: AssetExecutionContext, partitions_def) -> datetime | None:
     """The end of the day of the latest deletions materialization (before this run's)."""
-    event = context.instance.get_latest_materialization_event(KEY)
+    event = context.instance.get_latest_materialization_event(context.asset_key)
     materialization = event.asset_materialization if event is not None else None
     if materialization is None or materialization.partition is None:
         return None
@@ -202,27 +202,32 @@ def skipped(object_name: str, why: str) -> Iterator[AssetCheckResult]:
     )
 
 
-def build_deleted_records_asset(settings: Settings):
+def build_deleted_records_asset(tenant: Tenant):
+    settings = tenant.settings
     cfg = settings.deletions
+    key, table = tenant.key(NAME), tenant.table(NAME)
 
     @asset(
-        key=KEY,
+        key=key,
         partitions_def=daily(settings.start_date),
         backfill_policy=BackfillPolicy.single_run(),
         output_required=False,
-        metadata={"column_descriptions": COLUMN_DESCRIPTIONS, "partition_expr": "deleted_at"},
-        check_specs=check_specs(),
+        metadata={
+            **table_metadata(tenant, NAME),
+            "column_descriptions": COLUMN_DESCRIPTIONS,
+            "partition_expr": "deleted_at",
+        },
+        check_specs=check_specs(key),
         description=(
             f"Records deleted in Gainsight, per UTC day of deletion, read from `{cfg.object}`"
             " for the synced objects. The `_latest` views leave them out; Gainsight keeps the"
             " log 15 days, so a gap longer than that needs a re-sync of the objects."
         ),
-        **shared_asset_args(),
+        **shared_asset_args(tenant),
     )
-    def deleted_records(
-        context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
-    ) -> Iterator:
-        run = SyncRun(context, settings, gainsight, warehouse, cadence="daily")
+    def deleted_records(context: AssetExecutionContext) -> Iterator:
+        gainsight, warehouse = run_resources(context, tenant)
+        run = SyncRun(context, tenant, gainsight, warehouse, cadence="daily")
         run.open_gate(None)
         last_end = last_synced_end(context, run.partitions_def)
         names = settings.tracked_objects()
@@ -263,7 +268,7 @@ def build_deleted_records_asset(settings: Settings):
                 **run.api_metadata(),
             },
         )
-        yield grain_check(warehouse, {TABLE: (GRAIN, Window("deleted_at", start, end))})
+        yield grain_check(warehouse, {table: (GRAIN, Window("deleted_at", start, end))})
         yield AssetCheckResult(
             check_name="read_in_full",
             passed=run.read_in_full,
@@ -275,7 +280,7 @@ def build_deleted_records_asset(settings: Settings):
             ),
         )
         has_data = any(
-            warehouse.table_exists(TableRef("gainsight", name)) for name in SYNCED_TABLES
+            warehouse.table_exists(tenant.table(name)) for name in SYNCED_TABLES
         )
         yield gap_check(last_end, start, datetime.now(UTC), names, has_data)
         yield AssetCheckResult(

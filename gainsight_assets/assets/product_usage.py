@@ -19,23 +19,23 @@ from collections.abc import Iterator
 import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue, asset
 
-from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.assets.common import run_resources, shared_asset_args, table_metadata
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.naming import unique_columns, value_column
 from gainsight_assets.partitions import weekly, window_start
-from gainsight_assets.settings import Aggregate, Settings
+from gainsight_assets.settings import Aggregate
 from gainsight_assets.sync import SyncRun, quality_check_specs, require_fields
-from resources.gainsight import GainsightResource, window_where
+from gainsight_assets.tenant import Tenant
+from resources.gainsight import window_where
 from resources.gainsight.metadata import DATE_TYPES, NUMBER_TYPES
-from resources.warehouse import TableRef, WarehouseResource, Window
+from resources.warehouse import WarehouseResource, Window
 
-KEY = gainsight_key("product_usage")
-TABLE = TableRef.from_asset_key(KEY)
+NAME = "product_usage"
 GROUP_COLUMNS = ("week_start", "account_id", "product", "metric", "dimension")
 GRAIN = GROUP_COLUMNS
 # Which raw usage records each stored week was aggregated from: a deletion of one of them
 # means the week must be aggregated again (``sensors``, after ``gainsight/deleted_records``).
-SOURCES_TABLE = TableRef(TABLE.schema, f"{TABLE.name}_records")
+SOURCES = f"{NAME}_records"
 SOURCES_GRAIN = ("week_start", "record_id")
 # Columns of the rows and the rollup that an additional value field's column must not take.
 RESERVED = (
@@ -143,23 +143,26 @@ def unaccounted_sources(
 
 
 def check_accounted(
-    warehouse: WarehouseResource, settings: Settings, fetched: pl.DataFrame, window: Window
+    warehouse: WarehouseResource, tenant: Tenant, fetched: pl.DataFrame, window: Window
 ) -> str | None:
     """Why the read must not replace the stored weeks, or None. A week is rebuilt whole from
     its read, so a record the stored week counted that is missing from the read, and not
     logged as deleted, means the answer was short (e.g. an early empty page)."""
-    from gainsight_assets.assets.deleted_records import TABLE as DELETED
+    from gainsight_assets.assets.deleted_records import NAME as DELETED_NAME
 
-    if not warehouse.table_exists(SOURCES_TABLE):
+    sources, deleted_table = tenant.table(SOURCES), tenant.table(DELETED_NAME)
+    if not warehouse.table_exists(sources):
         return None
-    stored = warehouse.read(SOURCES_TABLE, columns=list(SOURCES_GRAIN), window=window)
+    stored = warehouse.read(sources, columns=list(SOURCES_GRAIN), window=window)
     if stored.is_empty():
         return None
     deleted = (
         warehouse.read(
-            DELETED, columns=["record_id"], equals={"object": settings.product_usage.object}
+            deleted_table,
+            columns=["record_id"],
+            equals={"object": tenant.settings.product_usage.object},
         )
-        if warehouse.table_exists(DELETED)
+        if warehouse.table_exists(deleted_table)
         else pl.DataFrame(schema={"record_id": pl.String})
     )
     missing = unaccounted_sources(
@@ -170,34 +173,39 @@ def check_accounted(
     weeks = ", ".join(sorted(missing["week_start"].dt.strftime("%Y-%m-%d").unique()))
     return (
         f"{missing.height} usage record(s) that the stored week(s) {weeks} counted were not"
-        " returned and are not in gainsight.deleted_records, so the answer may be short:"
+        f" returned and are not in {deleted_table}, so the answer may be short:"
         " nothing was written and the stored weeks are unchanged. Re-run the weeks; if the"
-        " records were deleted in Gainsight, sync deletions first (gainsight_deleted_records_sync"
+        f" records were deleted in Gainsight, sync deletions first ({tenant.named('gainsight_deleted_records_sync')}"
         f" over the days they were deleted); to accept the smaller weeks, delete their rows from"
-        f" {SOURCES_TABLE} and re-run."
+        f" {sources} and re-run."
     )
 
 
-def build_product_usage_asset(settings: Settings):
+def build_product_usage_asset(tenant: Tenant):
+    settings = tenant.settings
     cfg = settings.product_usage
+    key, table, sources = tenant.key(NAME), tenant.table(NAME), tenant.table(SOURCES)
     agg: Aggregate = cfg.aggregate
 
     @asset(
-        key=KEY,
+        key=key,
         partitions_def=weekly(settings.start_date),
         backfill_policy=BackfillPolicy.single_run(),
-        metadata={"partition_expr": "week_start", "column_descriptions": COLUMN_DESCRIPTIONS},
-        check_specs=quality_check_specs(KEY, GRAIN),
+        metadata={
+            **table_metadata(tenant, NAME),
+            "partition_expr": "week_start",
+            "column_descriptions": COLUMN_DESCRIPTIONS,
+        },
+        check_specs=quality_check_specs(tenant, key, GRAIN),
         description=(
             f"Gainsight `{cfg.object}` usage per primary-CRM account, product, metric, dimension"
             f" and week (Monday 00:00 UTC), combined with `{agg.function}`."
         ),
-        **shared_asset_args(),
+        **shared_asset_args(tenant),
     )
-    def product_usage(
-        context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
-    ) -> Iterator:
-        run = SyncRun(context, settings, gainsight, warehouse, cadence="weekly")
+    def product_usage(context: AssetExecutionContext) -> Iterator:
+        gainsight, warehouse = run_resources(context, tenant)
+        run = SyncRun(context, tenant, gainsight, warehouse, cadence="weekly")
         run.open_gate(cfg.gsid_field_override)
         description = gainsight.describe(cfg.object)
         date_info = description.require(cfg.date_field, setting="product_usage.date_field")
@@ -290,7 +298,7 @@ def build_product_usage_asset(settings: Settings):
                 f" weeks are unchanged. Re-run {', '.join(run.partition_keys)}.",
                 allow_retries=False,
             )
-        short = check_accounted(warehouse, settings, fetched, Window("week_start", start, end))
+        short = check_accounted(warehouse, tenant, fetched, Window("week_start", start, end))
         if short is not None:
             raise Failure(description=short, allow_retries=False)
         matched, unmatched = run.resolve_key(fetched, "usage_key")
@@ -316,14 +324,14 @@ def build_product_usage_asset(settings: Settings):
         )
         # read in full (checked above): the run's weeks are replaced whole
         warehouse.replace(
-            SOURCES_TABLE, week_sources(matched), window=Window("week_start", start, end)
+            sources, week_sources(matched), window=Window("week_start", start, end)
         )
         yield from run.results(
             output,
-            table=TABLE,
+            table=table,
             grain=GRAIN,
             window_column="week_start",
-            also_grains={SOURCES_TABLE: (SOURCES_GRAIN, "week_start")},
+            also_grains={sources: (SOURCES_GRAIN, "week_start")},
             matched_records=matched["record_id"].n_unique(),
             extra_metadata={
                 "metrics": MetadataValue.json(

@@ -15,7 +15,7 @@ from functools import partial
 import polars as pl
 from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
 
-from gainsight_assets.assets.common import gainsight_key, shared_asset_args
+from gainsight_assets.assets.common import run_resources, shared_asset_args, table_metadata
 from gainsight_assets.assets.deleted_records import latest_by
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.naming import custom_field_column, unique_columns
@@ -23,20 +23,19 @@ from gainsight_assets.partitions import daily
 from gainsight_assets.settings import (
     MAX_LOOKBACK_DAYS,
     SURVEY_ACTIVITY_TYPE,
-    Settings,
     SurveyObject,
 )
 from gainsight_assets.survey_fields import REQUIRED, detect_fields
 from gainsight_assets.sync import SyncRun, quality_check_specs, read_keys
-from resources.gainsight import GainsightResource, and_where, window_where
+from gainsight_assets.tenant import Tenant
+from resources.gainsight import and_where, window_where
 from resources.gainsight.metadata import ObjectDescription
 from resources.warehouse import KeyedRows, TableRef, WarehouseResource
 
-KEY = gainsight_key("survey_responses")
-TABLE = TableRef.from_asset_key(KEY)
+NAME = "survey_responses"
 RECORD_KEY = ("source_object", "response_id")
 GRAIN = ("source_object", "response_id", "modified_at")  # one row per version of a response
-CUSTOM_FIELDS_TABLE = TableRef("gainsight", "custom_fields")
+CUSTOM_FIELDS = "custom_fields"
 CUSTOM_FIELDS_GRAIN = ("object", "field")
 OUTPUT_COLUMNS = (
     "response_id",
@@ -108,35 +107,38 @@ def survey_mapping(description: ObjectDescription, row: SurveyObject) -> dict[st
     return mapping
 
 
-def build_survey_asset(settings: Settings):
+def build_survey_asset(tenant: Tenant):
+    settings = tenant.settings
     cfg = settings.surveys
+    key, table = tenant.key(NAME), tenant.table(NAME)
+    custom_fields = tenant.table(CUSTOM_FIELDS)
 
     @asset(
-        key=KEY,
+        key=key,
         partitions_def=daily(settings.start_date),
         backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=MAX_LOOKBACK_DAYS),
         metadata={
+            **table_metadata(tenant, NAME),
             "column_descriptions": COLUMN_DESCRIPTIONS,
             "partition_expr": "modified_at",
             "latest_by": latest_by(
-                settings,
+                tenant,
                 ["source_object", "response_id"],
                 "modified_at",
                 {"source_object": "object", "response_id": "record_id"},
             ),
         },
-        check_specs=quality_check_specs(KEY, GRAIN),
+        check_specs=quality_check_specs(tenant, key, GRAIN),
         description=(
             "Survey responses (" + ", ".join(o.object for o in cfg.objects) + ") modified each"
             " UTC day, resolved to primary-CRM accounts. Keeps every version; read"
-            " `gainsight.survey_responses_latest` for one row per response."
+            f" `{table.latest_view}` for one row per response."
         ),
-        **shared_asset_args(),
+        **shared_asset_args(tenant),
     )
-    def survey_responses(
-        context: AssetExecutionContext, gainsight: GainsightResource, warehouse: WarehouseResource
-    ) -> Iterator:
-        run = SyncRun(context, settings, gainsight, warehouse, cadence="daily")
+    def survey_responses(context: AssetExecutionContext) -> Iterator:
+        gainsight, warehouse = run_resources(context, tenant)
+        run = SyncRun(context, tenant, gainsight, warehouse, cadence="daily")
         run.open_gate(cfg.gsid_field_override)
         start, end = run.window
         matched_parts, unmatched_parts, read_parts, custom_rows = [], [], [], []
@@ -204,7 +206,7 @@ def build_survey_asset(settings: Settings):
             ),
         )
         if cfg.register_custom_fields:
-            _register_custom_fields(warehouse, cfg.objects, custom_rows)
+            _register_custom_fields(warehouse, custom_fields, cfg.objects, custom_rows)
         output = pl.concat(matched_parts, how="diagonal_relaxed")
         extra = [c for c in output.columns if c not in OUTPUT_COLUMNS]
         output = output.select(*OUTPUT_COLUMNS, *sorted(extra)).sort(
@@ -220,11 +222,11 @@ def build_survey_asset(settings: Settings):
             )
         yield from run.results(
             KeyedRows(output, read),
-            table=TABLE,
+            table=table,
             grain=GRAIN,
             window_column="modified_at",
             also_grains=(
-                {CUSTOM_FIELDS_TABLE: (CUSTOM_FIELDS_GRAIN, None)}
+                {custom_fields: (CUSTOM_FIELDS_GRAIN, None)}
                 if cfg.register_custom_fields
                 else None
             ),
@@ -241,7 +243,9 @@ def build_survey_asset(settings: Settings):
 
 
 def _register_custom_fields(
-    warehouse: WarehouseResource, objects: list[SurveyObject], rows: list[dict]
+    warehouse: WarehouseResource,
+    table: TableRef,
+    objects: list[SurveyObject], rows: list[dict]
 ) -> None:
     schema = {
         "object": pl.String,
@@ -253,7 +257,7 @@ def _register_custom_fields(
     frame = pl.DataFrame(rows, schema=schema)
     for row in objects:
         warehouse.replace(
-            CUSTOM_FIELDS_TABLE,
+            table,
             frame.filter(pl.col("object") == row.object),
             equals={"object": row.object},
         )

@@ -23,6 +23,7 @@ from gainsight_assets.objects import SyncObject, enabled_objects
 from gainsight_assets.partitions import trailing_window
 from gainsight_assets.runs import RunTarget, ensure_dagster_home, run_starter
 from gainsight_assets.settings import SETTINGS_ENV, Settings, load_settings
+from gainsight_assets.tenant import Tenant
 from resources.gainsight import GainsightResource
 from resources.warehouse import TableRef, WarehouseResource
 
@@ -31,13 +32,6 @@ __all__ = ["DEMO_KEY", "DEMO_SETTINGS", "TABLES", "ensure_dagster_home", "run_de
 DEMO_SETTINGS = Path(__file__).with_name("gainsight.yaml")
 DEMO_KEY = "demo-access-key"
 # How far back the demo syncs each object (the demo data spans the last 35 days).
-DEMO_SPANS = {
-    "companies": timedelta(days=1),
-    "activities": timedelta(days=7),
-    "surveys": timedelta(days=30),
-    "product_usage": timedelta(weeks=4),
-    "deleted_records": timedelta(days=15),
-}
 TABLES = (
     "companies",
     "activities",
@@ -52,7 +46,7 @@ JOB_WIDTH = 30
 
 def recent_range(obj: SyncObject, now: datetime) -> PartitionKeyRange | None:
     """The closed partitions of ``obj`` in the demo's span before ``now``."""
-    window = trailing_window(obj.asset.partitions_def, now, DEMO_SPANS[obj.name])
+    window = trailing_window(obj.partitions_def, now, obj.spec.demo_span)
     return None if window is None else PartitionKeyRange(*window)
 
 
@@ -87,7 +81,7 @@ def run_demo(
             DagsterInstance.get() as instance,
             run_starter(instance, verbose=verbose) as starter,
         ):
-            for obj in enabled_objects(settings):
+            for obj in enabled_objects(Tenant(settings=settings)):
                 window = recent_range(obj, now)
                 if window is None:
                     continue

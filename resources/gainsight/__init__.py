@@ -12,10 +12,9 @@ from resources.gainsight.errors import (
 )
 from resources.gainsight.metadata import FieldInfo, MissingFieldError, ObjectDescription, ObjectInfo
 from resources.gainsight.query import and_where, window_where
-from resources.gainsight.resource import POOL, GainsightResource, check_base_url
+from resources.gainsight.resource import GainsightResource, check_base_url
 
 __all__ = [
-    "POOL",
     "CallStats",
     "FieldInfo",
     "GainsightAuthError",

@@ -4,11 +4,14 @@ Wire it with environment variables so the access key never lands in code or in t
 
     GainsightResource(base_url=EnvVar("GAINSIGHT_BASE_URL"), access_key=EnvVar("GAINSIGHT_ACCESS_KEY"))
 
-Rate limiting is shared on two levels. Inside one machine, every process that talks to the same
-tenant draws on one call budget kept in a lock-guarded state file (``rate_limit_state_path``,
-by default in the system temp dir, one file per tenant). Across runs, every Gainsight asset belongs
-to the Dagster concurrency pool ``gainsight_api`` (limit 1 in ``dagster.yaml``), so steps of
-concurrent runs take turns instead of racing for the same minute. A 429 still waits for the next
+Rate limiting is shared on two levels. Across runs, on any number of machines, every Gainsight
+asset of one tenant belongs to that tenant's Dagster concurrency pool (``gainsight_api`` for the
+tenant ``default``, ``<tenant>_gainsight_api`` for the others; one slot each by default). The pool
+lives in the Dagster instance's storage, so steps of one tenant take turns wherever their runs are
+launched, while tenants run side by side. Inside one machine, every process that talks to the same
+tenant URL (a run, the CLI's ``sample``, a second code location) also draws on one call budget kept
+in a lock-guarded state file (``rate_limit_state_path``, by default in the system temp dir, one
+file per tenant URL): that covers calls made outside any pool. A 429 still waits for the next
 window and goes on.
 """
 
@@ -32,8 +35,6 @@ from resources.gainsight.metadata import ObjectDescription, ObjectInfo
 from resources.gainsight.query import Where
 from resources.gainsight.rate_limit import RateLimiter
 from resources.redaction import REDACTED, redact
-
-POOL = "gainsight_api"  # the Dagster concurrency pool every Gainsight step belongs to
 
 
 def check_base_url(url: str) -> str:

@@ -38,6 +38,7 @@ from typing import Any
 
 import polars as pl
 from dagster import (
+    AssetKey,
     ConfigurableIOManager,
     InputContext,
     MetadataValue,
@@ -56,6 +57,8 @@ from resources.warehouse.url import (
     WarehouseTarget,
 )
 from resources.warehouse.writes import KeyedRows
+
+TABLE_NAME_KEY = "dagster/table_name"
 
 
 class WarehouseIOManager(ConfigurableIOManager, WarehouseConnection):
@@ -77,8 +80,8 @@ class WarehouseIOManager(ConfigurableIOManager, WarehouseConnection):
                 f"WarehouseIOManager stores polars DataFrames; asset {key} returned"
                 f" {type(obj).__name__}."
             )
-        table = TableRef.from_asset_key(context.asset_key)
         metadata = plain_metadata(context.definition_metadata)
+        table = asset_table(context.asset_key, metadata)
         window = partition_window(context, metadata.get("partition_expr"), key)
         latest = latest_spec(metadata.get("latest_by"), key)
         target = self.target
@@ -95,9 +98,9 @@ class WarehouseIOManager(ConfigurableIOManager, WarehouseConnection):
 
     def load_input(self, context: InputContext) -> pl.DataFrame:
         key = _asset_key(context)
-        table = TableRef.from_asset_key(context.asset_key)
         upstream = context.upstream_output
         upstream_metadata = plain_metadata(upstream.definition_metadata if upstream else None)
+        table = asset_table(context.asset_key, upstream_metadata)
         window = partition_window(context, upstream_metadata.get("partition_expr"), key)
         columns = plain_metadata(context.definition_metadata).get("columns")
         if columns is not None and (
@@ -208,7 +211,7 @@ def output_metadata(
 ) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "dagster/row_count": MetadataValue.int(rows),
-        "dagster/table_name": MetadataValue.text(str(table)),
+        TABLE_NAME_KEY: MetadataValue.text(str(table)),
         "table": MetadataValue.text(str(table)),
         "dagster/column_schema": MetadataValue.table_schema(
             TableSchema(
@@ -235,3 +238,10 @@ def describe(column: str, descriptions: Mapping[str, str]) -> str | None:
         return descriptions[column]
     prefixes = [k for k in descriptions if k.endswith("*") and column.startswith(k[:-1])]
     return descriptions[max(prefixes, key=len)] if prefixes else None
+
+
+def asset_table(asset_key: AssetKey, metadata: Mapping[str, Any]) -> TableRef:
+    """The asset's table: its ``dagster/table_name`` definition metadata (``schema.table``) when
+    it has one, else the last two components of its key."""
+    named = metadata.get(TABLE_NAME_KEY)
+    return TableRef.parse(str(named)) if named else TableRef.from_asset_key(asset_key)

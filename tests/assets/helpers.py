@@ -12,6 +12,7 @@ from gainsight_assets.definitions import build_definitions
 from gainsight_assets.objects import enabled_objects
 from gainsight_assets.resource_defs import build_resources
 from gainsight_assets.settings import Settings
+from gainsight_assets.tenant import Tenant
 from resources.warehouse import TableRef, WarehouseResource
 
 
@@ -51,7 +52,7 @@ def run_object(
 ):
     """Materialize one object's asset (and the gate check) the way its job does."""
     if not with_gate:
-        [obj] = [o for o in enabled_objects(settings) if o.name == name]
+        [obj] = [o for o in enabled_objects(Tenant(settings=settings)) if o.name == name]
         return materialize(
             [obj.asset],
             resources=res,

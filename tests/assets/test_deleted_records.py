@@ -109,12 +109,13 @@ def test_a_tenant_without_the_log_skips_with_a_warning(
 
 def test_deletions_can_be_turned_off(settings: Settings) -> None:
     from gainsight_assets.objects import enabled_objects
+    from gainsight_assets.tenant import Tenant
 
     off = settings.model_copy(
         update={"deletions": settings.deletions.model_copy(update={"enabled": False})}
     )
-    assert "deleted_records" in {o.name for o in enabled_objects(settings)}
-    assert "deleted_records" not in {o.name for o in enabled_objects(off)}
+    assert "deleted_records" in {o.name for o in enabled_objects(Tenant(settings=settings))}
+    assert "deleted_records" not in {o.name for o in enabled_objects(Tenant(settings=off))}
 
 
 def test_latest_views_leave_deleted_records_out_and_history_keeps_them(

@@ -33,8 +33,7 @@ from dagster._grpc.client import DagsterGrpcClient
 from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.demo.server import Fault
 from gainsight_assets.settings import PROJECT_ROOT
-from gainsight_assets.tenant import TENANT_TAG
-from resources.gainsight import POOL
+from gainsight_assets.tenant import TENANT_TAG, Tenant
 from resources.warehouse import TableRef, WarehouseResource
 from tests.assets.helpers import load_accounts
 from tests.conftest import DEMO_KEY
@@ -332,7 +331,7 @@ def test_code_server_webserver_and_daemon_run_the_tenant_one_run_at_a_time(
     stop_sensor(topology, "gainsight_gate_sensor")
     # The Gainsight pool alone would hold queued runs back one at a time (its single slot is taken
     # by a running step); open it so the per-tenant run limit is what keeps the runs apart.
-    assert topology.graphql(SET_POOL, pool=POOL, limit=4)["setConcurrencyLimit"]
+    assert topology.graphql(SET_POOL, pool=Tenant().pool, limit=4)["setConcurrencyLimit"]
     started = topology.graphql(START_SCHEDULE, selector=schedule)["startSchedule"]
     assert started["scheduleState"]["status"] == "RUNNING", started
 
@@ -386,7 +385,7 @@ def test_code_server_webserver_and_daemon_run_the_tenant_one_run_at_a_time(
 
     finished = wait_for("the four runs finishing", all_done, processes, 150, 2)
     assert {r["status"] for r in finished} == {"SUCCESS"}, finished
-    tenant = urlsplit(processes.env["GAINSIGHT_BASE_URL"]).hostname
+    tenant = Tenant().name
     history = [r for r in runs(topology) if r["tags"].get(TENANT_TAG) == tenant]
     others = [r for r in runs(topology) if r["runId"] not in expected]
     assert {r["runId"] for r in history} == expected, [(r["jobName"], r["tags"]) for r in history]

@@ -23,6 +23,7 @@ from gainsight_assets.objects import enabled_objects
 from gainsight_assets.operations import sync_status
 from gainsight_assets.partitions import last_closed_partition
 from gainsight_assets.settings import DEFAULT_SETTINGS_PATH, load_settings
+from gainsight_assets.tenant import Tenant
 from resources.warehouse import WarehouseResource
 from tests.assets.helpers import exists, load_accounts, read
 from tests.conftest import DEMO_KEY
@@ -275,7 +276,7 @@ def summary(out: str) -> dict[str, dict[str, str | None]]:
 
 
 def last_closed(name: str) -> str:
-    [obj] = [o for o in enabled_objects(load_settings()) if o.name == name]
+    [obj] = [o for o in enabled_objects(Tenant(settings=load_settings())) if o.name == name]
     key = last_closed_partition(obj.asset.partitions_def, datetime.now(UTC))
     assert key is not None
     return key

@@ -31,6 +31,7 @@ from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.objects import SYNC_TAG
 from gainsight_assets.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
 from gainsight_assets.settings import Settings, load_settings, parse_settings
+from gainsight_assets.tenant import DEFAULT_TENANT, TENANT_TAG
 from tests.assets.helpers import exists, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
 
@@ -393,7 +394,7 @@ def test_a_failure_message_that_carries_secrets_is_redacted(
             ' echoed {"accessKey": "other-key-42"}'
         )
 
-    @job(tags={SYNC_TAG: "surveys"})
+    @job(tags={SYNC_TAG: "surveys", TENANT_TAG: DEFAULT_TENANT})
     def gainsight_surveys_sync():
         leaky()
 
