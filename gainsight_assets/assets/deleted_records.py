@@ -279,9 +279,7 @@ def build_deleted_records_asset(tenant: Tenant):
                 else f"Not read in full: {'; '.join(run.unread.values())}. Re-run the window."
             ),
         )
-        has_data = any(
-            warehouse.table_exists(tenant.table(name)) for name in SYNCED_TABLES
-        )
+        has_data = any(warehouse.table_exists(tenant.table(name)) for name in SYNCED_TABLES)
         yield gap_check(last_end, start, datetime.now(UTC), names, has_data)
         yield AssetCheckResult(
             check_name="log_available",

@@ -323,9 +323,7 @@ def build_product_usage_asset(tenant: Tenant):
             matched, value_columns, agg.function if agg.enabled else "sum", cfg.product_name
         )
         # read in full (checked above): the run's weeks are replaced whole
-        warehouse.replace(
-            sources, week_sources(matched), window=Window("week_start", start, end)
-        )
+        warehouse.replace(sources, week_sources(matched), window=Window("week_start", start, end))
         yield from run.results(
             output,
             table=table,

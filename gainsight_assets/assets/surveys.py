@@ -226,9 +226,7 @@ def build_survey_asset(tenant: Tenant):
             grain=GRAIN,
             window_column="modified_at",
             also_grains=(
-                {custom_fields: (CUSTOM_FIELDS_GRAIN, None)}
-                if cfg.register_custom_fields
-                else None
+                {custom_fields: (CUSTOM_FIELDS_GRAIN, None)} if cfg.register_custom_fields else None
             ),
             extra_metadata={
                 "response_limit": cfg.response_limit,
@@ -243,9 +241,7 @@ def build_survey_asset(tenant: Tenant):
 
 
 def _register_custom_fields(
-    warehouse: WarehouseResource,
-    table: TableRef,
-    objects: list[SurveyObject], rows: list[dict]
+    warehouse: WarehouseResource, table: TableRef, objects: list[SurveyObject], rows: list[dict]
 ) -> None:
     schema = {
         "object": pl.String,
