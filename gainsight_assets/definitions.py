@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dagster import Definitions
 
+from gainsight_assets.objects import OBJECT_SPECS
+from gainsight_assets.pipeline import ObjectSpec
 from gainsight_assets.resource_defs import build_resources
 from gainsight_assets.settings import Settings, load_settings
 from gainsight_assets.tenant import Tenant
@@ -17,15 +19,21 @@ __all__ = ["build_definitions", "build_resources", "defs"]
 
 
 def build_definitions(
-    settings: Settings, resources: dict | None = None, *, tenant: Tenant | None = None
+    settings: Settings,
+    resources: dict | None = None,
+    *,
+    tenant: Tenant | None = None,
+    specs: tuple[ObjectSpec, ...] = OBJECT_SPECS,
 ) -> Definitions:
     """One tenant's definitions with the shared warehouse (``resources``: every resource by key,
     the tenant's Gainsight connection included; left out, the defaults)."""
     tenant = tenant or Tenant(settings=settings)
     if resources is None:
-        return Definitions.merge(build_tenant_definitions(tenant), shared_definitions())
+        return Definitions.merge(
+            build_tenant_definitions(tenant, specs=specs), shared_definitions()
+        )
     return Definitions.merge(
-        build_tenant_definitions(tenant, with_resource=False),
+        build_tenant_definitions(tenant, with_resource=False, specs=specs),
         Definitions(executor=shared_definitions().executor, resources=resources),
     )
 

@@ -140,6 +140,8 @@ class SyncRun:
     incomplete_partitions: set[str] = field(default_factory=set)
     # object -> records read without an id of their own (set aside for unmatched_records)
     without_id: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # what an object's plan hands to its finish (e.g. the custom fields it found)
+    extras: dict[str, Any] = field(default_factory=dict)
 
     @property
     def settings(self) -> Settings:
@@ -169,6 +171,13 @@ class SyncRun:
         if not isinstance(partitions_def, TimeWindowPartitionsDefinition):
             raise TypeError("Gainsight assets are partitioned by time windows")
         return partitions_def
+
+    @property
+    def accounts(self) -> pl.DataFrame:
+        """The primary CRM's accounts, as the gate read them."""
+        if self._accounts is None:
+            raise RuntimeError("open_gate() must run before the accounts are read")
+        return self._accounts
 
     @property
     def read_in_full(self) -> bool:

@@ -19,7 +19,8 @@ from gainsight_assets.downstream import (
 )
 from gainsight_assets.freshness import build_freshness_checks, build_freshness_sensor
 from gainsight_assets.gate import build_gate_check, primary_crm_accounts_spec
-from gainsight_assets.objects import enabled_objects
+from gainsight_assets.objects import OBJECT_SPECS, enabled_objects
+from gainsight_assets.pipeline import ObjectSpec
 from gainsight_assets.resource_defs import build_resources
 from gainsight_assets.tenant import Tenant
 from resources.gainsight import GainsightResource
@@ -35,14 +36,20 @@ def tenant_resource(tenant: Tenant) -> GainsightResource:
     )
 
 
-def build_tenant_definitions(tenant: Tenant, *, with_resource: bool = True) -> Definitions:
-    """The tenant's definitions; ``with_resource=False`` leaves its Gainsight resource to the
-    caller (tests bind one to a local server)."""
+def build_tenant_definitions(
+    tenant: Tenant,
+    *,
+    with_resource: bool = True,
+    specs: tuple[ObjectSpec, ...] = OBJECT_SPECS,
+) -> Definitions:
+    """The tenant's definitions for the objects of ``specs`` its settings enable;
+    ``with_resource=False`` leaves its Gainsight resource to the caller (tests bind one to a
+    local server)."""
     from schedules import build_schedules
     from sensors import build_failures_grain_check, build_sensors, failures_spec
 
     gate_check = build_gate_check(tenant)
-    objects = enabled_objects(tenant)
+    objects = enabled_objects(tenant, specs)
     sync_jobs = [obj.job(gate_check) for obj in objects]
     jobs = list(sync_jobs)
     assets = [

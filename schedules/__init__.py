@@ -27,8 +27,9 @@ def scheduled_window(obj: SyncObject, at: datetime) -> tuple[str, str] | None:
     trailing span of the object's ``lookback`` ending with it (surveys: ``lookback_days``).
     The CLI's run asks the same."""
     partitions = obj.partitions_def
-    if obj.spec.lookback is not None:
-        return trailing_window(partitions, at, obj.spec.lookback(obj.tenant.settings))
+    lookback = obj.spec.lookback(obj.tenant.settings)
+    if lookback is not None:
+        return trailing_window(partitions, at, lookback)
     last = last_closed_partition(partitions, at)
     return None if last is None else (last, last)
 

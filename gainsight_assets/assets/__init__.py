@@ -1,1 +1,1 @@
-"""One module per Gainsight object, each a factory of its partitioned asset."""
+"""One module per Gainsight object: its spec (``SPEC``) and the pure functions that shape its pages."""

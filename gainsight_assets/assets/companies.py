@@ -11,17 +11,16 @@ answer cut short or empty never shrinks a stored snapshot, and a company deleted
 is absent from the next day's snapshot.
 """
 
-from collections.abc import Iterator
+from datetime import timedelta
+from functools import partial
 
 import polars as pl
-from dagster import AssetExecutionContext, BackfillPolicy, asset
+from dagster import BackfillPolicy
 
-from gainsight_assets.assets.common import run_resources, shared_asset_args, table_metadata
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.naming import column_name, unique_columns
-from gainsight_assets.partitions import daily
-from gainsight_assets.resolve import AccountDirectory
-from gainsight_assets.sync import SyncRun, quality_check_specs, read_keys
+from gainsight_assets.pipeline import Finished, ObjectSpec, Query
+from gainsight_assets.sync import SyncRun
 from gainsight_assets.tenant import Tenant
 from resources.warehouse import KeyedRows, TableRef
 
@@ -56,113 +55,103 @@ def output_name(field_name: str) -> str:
     return f"gainsight_{column}" if field_name.casefold() in CRM_OWNED else column
 
 
-def build_companies_asset(tenant: Tenant):
-    settings = tenant.settings
-    cfg = settings.company
-    key, table = tenant.key(NAME), tenant.table(NAME)
+def plan(run: SyncRun) -> list[Query]:
+    """One read of every company (the API has no history): it is also the run's directory."""
+    cfg = run.settings.company
+    description = run.gainsight.describe(cfg.object)
+    gsid = description.require("Gsid", setting="company.object").field_name
+    crm_id = description.require(cfg.crm_id_field, setting="company.crm_id_field").field_name
+    fields = [f for f in description.fields if f.data_type.upper() not in SKIPPED_TYPES]
+    names = unique_columns([f.field_name for f in fields], output_name, reserved=("gsid", "crm_id"))
+    names[gsid], names[crm_id] = "gsid", "crm_id"
+    return [
+        Query(
+            object_name=cfg.object,
+            fields=[f.field_name for f in fields],
+            shape=partial(shape_page, names=names, labels=description.picklist_labels()),
+            id_col="gsid",
+            record_key=("gsid",),
+            key_col="gsid",
+            key_field=gsid,
+            directory=("gsid", "crm_id"),
+        )
+    ]
 
-    @asset(
-        key=key,
-        partitions_def=daily(settings.start_date),
-        # The API has no history: each day is its own snapshot run.
-        backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
-        metadata={
-            **table_metadata(tenant, NAME),
-            "partition_expr": "snapshot_date",
-            "column_descriptions": {
-                **COLUMN_DESCRIPTIONS,
-                "*": f"A field of the Gainsight `{cfg.object}` object, in lower snake case"
-                " (NPSScore__gc → nps_score__gc).",
-            },
-        },
-        check_specs=quality_check_specs(tenant, key, GRAIN),
-        description=(
-            f"Daily snapshot of Gainsight `{cfg.object}` attributes for every company that matches"
-            " a primary-CRM account (one row per matched account and day)."
-        ),
-        **shared_asset_args(tenant),
+
+def shape_page(
+    page: pl.DataFrame, *, names: dict[str, str], labels: dict[str, dict[str, str]]
+) -> pl.DataFrame:
+    """One page of companies: columns renamed, picklist option GSIDs replaced by their labels."""
+    return page.select(
+        (
+            pl.col(name).replace_strict(labels[name], default=pl.col(name))
+            if name in labels
+            else pl.col(name)
+        ).alias(names[name])
+        for name in page.columns
     )
-    def companies(context: AssetExecutionContext) -> Iterator:
-        gainsight, warehouse = run_resources(context, tenant)
-        run = SyncRun(context, tenant, gainsight, warehouse, cadence="daily")
-        accounts = run.open_gate(cfg.gsid_field_override)
-        description = gainsight.describe(cfg.object)
-        gsid = description.require("Gsid", setting="company.object").field_name
-        crm_id = description.require(cfg.crm_id_field, setting="company.crm_id_field").field_name
-        fields = [f for f in description.fields if f.data_type.upper() not in SKIPPED_TYPES]
-        names = unique_columns(
-            [f.field_name for f in fields], output_name, reserved=("gsid", "crm_id")
-        )
-        names[gsid], names[crm_id] = "gsid", "crm_id"
-        labels = description.picklist_labels()
-        start, _ = run.window
 
-        def shape(page: pl.DataFrame) -> pl.DataFrame:
-            return page.select(
-                (
-                    pl.col(name).replace_strict(labels[name], default=pl.col(name))
-                    if name in labels
-                    else pl.col(name)
-                ).alias(names[name])
-                for name in page.columns
-            )
 
-        stream = gainsight.query_pages(cfg.object, [f.field_name for f in fields])
-        fetched = run.collect(stream, shape, id_col="gsid")
-        read = read_keys(fetched, ["gsid"])
-        run.use_directory(AccountDirectory.build(accounts, fetched.select("gsid", "crm_id")))
-        matched, unmatched = run.resolve(fetched, "gsid")
-        run.write_unmatched(
-            [
-                run.record_unmatched(
-                    cfg.object,
-                    unmatched,
-                    id_col="gsid",
-                    key_col="gsid",
-                    key_field=gsid,
-                    date_col=None,
-                )
-            ],
-            read.select(pl.lit(cfg.object).alias("object"), pl.col("gsid").alias("record_id")),
+def finish(run: SyncRun, matched: pl.DataFrame, read: pl.DataFrame) -> Finished:
+    """The day's snapshot: matched companies with the CRM's own name and domain."""
+    crm = run.settings.primary_crm
+    accounts = TableRef.parse(crm.accounts_table)
+    folded = {c.casefold(): c for c in run.warehouse.columns(accounts)}
+    wanted = {"account_name": crm.name_column, "account_domain": crm.domain_column}
+    present = {
+        out: folded[col.casefold()] for out, col in wanted.items() if col.casefold() in folded
+    }
+    id_column = folded[crm.account_id_column.casefold()]
+    crm_accounts = (
+        run.warehouse.read(accounts, columns=[id_column, *present.values()])
+        .select(
+            pl.col(id_column).cast(pl.String).alias("account_id"),
+            *(pl.col(col).cast(pl.String).alias(out) for out, col in present.items()),
         )
-        crm = settings.primary_crm
-        crm_columns = warehouse.columns(TableRef.parse(crm.accounts_table))
-        folded = {c.casefold(): c for c in crm_columns}
-        wanted = {"account_name": crm.name_column, "account_domain": crm.domain_column}
-        present = {
-            out: folded[col.casefold()] for out, col in wanted.items() if col.casefold() in folded
-        }
-        crm_accounts = (
-            warehouse.read(
-                TableRef.parse(crm.accounts_table),
-                columns=[folded[crm.account_id_column.casefold()], *present.values()],
-            )
-            .select(
-                pl.col(folded[crm.account_id_column.casefold()])
-                .cast(pl.String)
-                .alias("account_id"),
-                *(pl.col(col).cast(pl.String).alias(out) for out, col in present.items()),
-            )
-            .unique("account_id", keep="first", maintain_order=True)
-        )
-        output = matched.join(crm_accounts, on="account_id", how="left").with_columns(
-            pl.lit(start.date()).alias("snapshot_date")
-        )
-        leading = [
-            "snapshot_date",
-            "account_id",
-            "match_method",
-            "gsid",
-            *(c for c in ("account_name", "account_domain") if c in output.columns),
-        ]
-        output = output.select(*leading, *sorted(c for c in output.columns if c not in leading))
-        output = output.sort("account_id", "gsid")
-        # by key: whatever the answer missed (cut short, an early empty page) keeps its row
-        yield from run.results(
-            KeyedRows(output, read),
-            table=table,
-            grain=GRAIN,
-            window_column="snapshot_date",
-        )
+        .unique("account_id", keep="first", maintain_order=True)
+    )
+    start, _ = run.window
+    output = matched.join(crm_accounts, on="account_id", how="left").with_columns(
+        pl.lit(start.date()).alias("snapshot_date")
+    )
+    leading = [
+        "snapshot_date",
+        "account_id",
+        "match_method",
+        "gsid",
+        *(c for c in ("account_name", "account_domain") if c in output.columns),
+    ]
+    output = output.select(*leading, *sorted(c for c in output.columns if c not in leading))
+    # by key: whatever the answer missed (cut short, an early empty page) keeps its row
+    return Finished(KeyedRows(output.sort("account_id", "gsid"), read))
 
-    return companies
+
+def _describe(tenant: Tenant) -> str:
+    return (
+        f"Daily snapshot of Gainsight `{tenant.settings.company.object}` attributes for every"
+        " company that matches a primary-CRM account (one row per matched account and day)."
+    )
+
+
+SPEC = ObjectSpec(
+    name="companies",
+    table=NAME,
+    cadence="daily",
+    cron="10 0 * * *",
+    grain=GRAIN,
+    window_column="snapshot_date",
+    describe=_describe,
+    enabled=lambda s: s.company.enabled,
+    plan=plan,
+    finish=finish,
+    first_sync_span=lambda _s: timedelta(days=1),
+    demo_span=timedelta(days=1),
+    # The API has no history: each day is its own snapshot run.
+    backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=1),
+    gsid_override=lambda s: s.company.gsid_field_override,
+    column_descriptions={
+        **COLUMN_DESCRIPTIONS,
+        "*": "A field of the Gainsight company object, in lower snake case"
+        " (NPSScore__gc → nps_score__gc).",
+    },
+)

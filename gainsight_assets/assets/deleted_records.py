@@ -10,6 +10,7 @@ keep them. A tenant without the log object gets a WARN check result, not a faile
 
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import polars as pl
 from dagster import (
@@ -18,15 +19,11 @@ from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetKey,
-    BackfillPolicy,
     MetadataValue,
     Output,
-    asset,
 )
 
-from gainsight_assets.assets.common import run_resources, shared_asset_args, table_metadata
-from gainsight_assets.columns import COLUMN_DESCRIPTIONS
-from gainsight_assets.partitions import daily
+from gainsight_assets.pipeline import Finished, ObjectSpec, Query, Skip
 from gainsight_assets.resolve import key_text
 from gainsight_assets.sync import SyncRun, grain_check, read_keys, require_fields
 from gainsight_assets.tenant import Tenant
@@ -195,97 +192,113 @@ def skipped(object_name: str, why: str) -> Iterator[AssetCheckResult]:
         check_name="log_available",
         passed=False,
         severity=AssetCheckSeverity.WARN,
-        description=f"Deletions skipped: {why} Set deletions.object in gainsight.yaml to the"
+        description=f"Deletions skipped: {why} Set deletions.object in the tenant's settings to the"
         " tenant's deletion log (record_delete_log or record_delete_log_high_volume), or set"
         " deletions.enabled: false.",
         metadata={"object": object_name},
     )
 
 
-def build_deleted_records_asset(tenant: Tenant):
-    settings = tenant.settings
-    cfg = settings.deletions
-    key, table = tenant.key(NAME), tenant.table(NAME)
-
-    @asset(
-        key=key,
-        partitions_def=daily(settings.start_date),
-        backfill_policy=BackfillPolicy.single_run(),
-        output_required=False,
-        metadata={
-            **table_metadata(tenant, NAME),
-            "column_descriptions": COLUMN_DESCRIPTIONS,
-            "partition_expr": "deleted_at",
-        },
-        check_specs=check_specs(key),
-        description=(
-            f"Records deleted in Gainsight, per UTC day of deletion, read from `{cfg.object}`"
-            " for the synced objects. The `_latest` views leave them out; Gainsight keeps the"
-            " log 15 days, so a gap longer than that needs a re-sync of the objects."
-        ),
-        **shared_asset_args(tenant),
-    )
-    def deleted_records(context: AssetExecutionContext) -> Iterator:
-        gainsight, warehouse = run_resources(context, tenant)
-        run = SyncRun(context, tenant, gainsight, warehouse, cadence="daily")
-        run.open_gate(None)
-        last_end = last_synced_end(context, run.partitions_def)
-        names = settings.tracked_objects()
-        try:
-            description = gainsight.describe(cfg.object)
-        except GainsightObjectNotFound:
-            context.log.warning(
-                "Gainsight tenant has no object '%s'; deletions skipped.", cfg.object
-            )
-            yield from skipped(cfg.object, f"the tenant has no object '{cfg.object}'.")
-            return
-        fields = require_fields(description, {name: name for name in LOG_FIELDS})
-        start, end = run.window
-        stream = gainsight.query_pages(
-            cfg.object,
-            list(fields.values()),
+def plan(run: SyncRun) -> list[Query]:
+    """One query over the day's log, limited to the synced objects; skipped (WARN) when the
+    tenant has no such log."""
+    cfg = run.settings.deletions
+    run.extras["last_end"] = last_synced_end(run.context, run.partitions_def)
+    names = run.settings.tracked_objects()
+    try:
+        description = run.gainsight.describe(cfg.object)
+    except GainsightObjectNotFound:
+        run.context.log.warning(
+            "Gainsight tenant has no object '%s'; deletions skipped.", cfg.object
+        )
+        raise Skip(f"the tenant has no object '{cfg.object}'.") from None
+    fields = require_fields(description, {name: name for name in LOG_FIELDS})
+    start, end = run.window
+    return [
+        Query(
+            object_name=cfg.object,
+            fields=list(fields.values()),
+            shape=partial(shape_log, fields=fields, names=names, fmt=run.partitions_def.fmt),
+            id_col="record_id",
+            record_key=GRAIN,
             where=and_where(
                 window_where(fields["DeletedOn"], start, end), object_names_filter(names)
             ),
             order_by={fields["DeletedOn"]: "asc", fields["RecordId"]: "asc"},
             id_field=None,
+            date_col="deleted_at",
+            resolve_by=None,  # a deletion belongs to no account
         )
-        fmt = run.partitions_def.fmt
-        fetched = run.collect(
-            stream, lambda page: shape_log(page, fields, names, fmt), date_col="deleted_at"
-        )
-        output = latest_deletion(
-            pl.concat([pl.DataFrame(schema=SCHEMA), fetched], how="vertical_relaxed")
-        )
-        by_object = dict(output["object"].value_counts().sort("object").iter_rows())
-        # by key, never the whole window: a re-run after the log expired reads nothing
-        yield Output(
-            KeyedRows(output, read_keys(output, GRAIN)),
-            metadata={
-                "rows_written": output.height,
-                "objects": MetadataValue.json(names),
-                "deleted_by_object": MetadataValue.json(by_object),
-                **run.api_metadata(),
-            },
-        )
-        yield grain_check(warehouse, {table: (GRAIN, Window("deleted_at", start, end))})
-        yield AssetCheckResult(
-            check_name="read_in_full",
-            passed=run.read_in_full,
-            severity=AssetCheckSeverity.WARN,
-            description=(
-                "The deletion log of the window was read to its end."
-                if run.read_in_full
-                else f"Not read in full: {'; '.join(run.unread.values())}. Re-run the window."
-            ),
-        )
-        has_data = any(warehouse.table_exists(tenant.table(name)) for name in SYNCED_TABLES)
-        yield gap_check(last_end, start, datetime.now(UTC), names, has_data)
-        yield AssetCheckResult(
-            check_name="log_available",
-            passed=True,
-            severity=AssetCheckSeverity.WARN,
-            description=f"Read {cfg.object} for {', '.join(names)}.",
-        )
+    ]
 
-    return deleted_records
+
+def finish(run: SyncRun, matched: pl.DataFrame, read: pl.DataFrame) -> Finished:
+    output = latest_deletion(
+        pl.concat([pl.DataFrame(schema=SCHEMA), matched], how="vertical_relaxed")
+    )
+    # by key, never the whole window: a re-run after the log expired reads nothing
+    return Finished(
+        KeyedRows(output, read_keys(output, GRAIN)),
+        metadata={
+            "rows_written": output.height,
+            "objects": MetadataValue.json(run.settings.tracked_objects()),
+            "deleted_by_object": MetadataValue.json(
+                dict(output["object"].value_counts().sort("object").iter_rows())
+            ),
+        },
+    )
+
+
+def results(run: SyncRun, finished: Finished) -> Iterator[Output | AssetCheckResult]:
+    """The output, then the grain, read-in-full, gap and log checks."""
+    yield Output(finished.value, metadata={**finished.metadata, **run.api_metadata()})
+    start, end = run.window
+    table = run.tenant.table(NAME)
+    yield grain_check(run.warehouse, {table: (GRAIN, Window("deleted_at", start, end))})
+    yield AssetCheckResult(
+        check_name="read_in_full",
+        passed=run.read_in_full,
+        severity=AssetCheckSeverity.WARN,
+        description=(
+            "The deletion log of the window was read to its end."
+            if run.read_in_full
+            else f"Not read in full: {'; '.join(run.unread.values())}. Re-run the window."
+        ),
+    )
+    has_data = any(run.warehouse.table_exists(run.tenant.table(name)) for name in SYNCED_TABLES)
+    names = run.settings.tracked_objects()
+    yield gap_check(run.extras["last_end"], start, datetime.now(UTC), names, has_data)
+    yield AssetCheckResult(
+        check_name="log_available",
+        passed=True,
+        severity=AssetCheckSeverity.WARN,
+        description=f"Read {run.settings.deletions.object} for {', '.join(names)}.",
+    )
+
+
+def _describe(tenant: Tenant) -> str:
+    return (
+        f"Records deleted in Gainsight, per UTC day of deletion, read from"
+        f" `{tenant.settings.deletions.object}` for the synced objects. The `_latest` views"
+        " leave them out; Gainsight keeps the log 15 days, so a gap longer than that needs a"
+        " re-sync of the objects."
+    )
+
+
+SPEC = ObjectSpec(
+    name="deleted_records",
+    table=NAME,
+    cadence="daily",
+    cron="40 0 * * *",
+    grain=GRAIN,
+    window_column="deleted_at",
+    describe=_describe,
+    enabled=lambda s: s.deletions.enabled and bool(s.tracked_objects()),
+    plan=plan,
+    finish=finish,
+    first_sync_span=lambda _s: RETENTION,  # all that Gainsight keeps
+    demo_span=RETENTION,
+    checks=lambda _tenant, key: check_specs(key),
+    skipped=lambda run, why: skipped(run.settings.deletions.object, why),
+    results=results,
+)

@@ -14,17 +14,16 @@ information (``match_methods``), never as part of the key. An aggregate is only 
 raw row of its week, so a run whose read stopped early writes nothing.
 """
 
-from collections.abc import Iterator
+from datetime import timedelta
+from functools import partial
 
 import polars as pl
-from dagster import AssetExecutionContext, BackfillPolicy, Failure, MetadataValue, asset
+from dagster import Failure, MetadataValue
 
-from gainsight_assets.assets.common import run_resources, shared_asset_args, table_metadata
-from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.naming import unique_columns, value_column
-from gainsight_assets.partitions import weekly, window_start
-from gainsight_assets.settings import Aggregate
-from gainsight_assets.sync import SyncRun, quality_check_specs, require_fields
+from gainsight_assets.partitions import window_start
+from gainsight_assets.pipeline import Finished, ObjectSpec, Query
+from gainsight_assets.sync import SyncRun, require_fields
 from gainsight_assets.tenant import Tenant
 from resources.gainsight import window_where
 from resources.gainsight.metadata import DATE_TYPES, NUMBER_TYPES
@@ -181,68 +180,66 @@ def check_accounted(
     )
 
 
-def build_product_usage_asset(tenant: Tenant):
-    settings = tenant.settings
-    cfg = settings.product_usage
-    key, table, sources = tenant.key(NAME), tenant.table(NAME), tenant.table(SOURCES)
-    agg: Aggregate = cfg.aggregate
-
-    @asset(
-        key=key,
-        partitions_def=weekly(settings.start_date),
-        backfill_policy=BackfillPolicy.single_run(),
-        metadata={
-            **table_metadata(tenant, NAME),
-            "partition_expr": "week_start",
-            "column_descriptions": COLUMN_DESCRIPTIONS,
-        },
-        check_specs=quality_check_specs(tenant, key, GRAIN),
-        description=(
-            f"Gainsight `{cfg.object}` usage per primary-CRM account, product, metric, dimension"
-            f" and week (Monday 00:00 UTC), combined with `{agg.function}`."
-        ),
-        **shared_asset_args(tenant),
+def plan(run: SyncRun) -> list[Query]:
+    """One query over the week: flat rows (aggregation on) or one row per record whose numeric
+    fields are the metrics (aggregation off)."""
+    cfg = run.settings.product_usage
+    agg = cfg.aggregate
+    description = run.gainsight.describe(cfg.object)
+    date_info = description.require(cfg.date_field, setting="product_usage.date_field")
+    gsid = description.require("Gsid", setting="product_usage.object").field_name
+    fields: dict[str, str] = {}
+    numeric: list[str] = []
+    extras: list[str] = []
+    if agg.enabled:
+        fields = require_fields(
+            description,
+            {
+                "product_usage.aggregate.key": agg.key,
+                "product_usage.aggregate.metric_name_field": agg.metric_name_field,
+                "product_usage.aggregate.metric_value_field": agg.metric_value_field,
+                "product_usage.aggregate.dimension_key_field": agg.dimension_key_field,
+            },
+        )
+        extras = [
+            description.require(
+                name, setting="product_usage.aggregate.additional_value_fields"
+            ).field_name
+            for name in agg.additional_value_fields
+        ]
+        select = [gsid, date_info.field_name, *fields.values(), *extras]
+        key_field = fields["product_usage.aggregate.key"]
+    else:
+        key_field = description.require("GsCompanyId", setting="product_usage.object").field_name
+        numeric = [
+            f.field_name
+            for f in description.fields
+            if f.data_type.upper() in NUMBER_TYPES and f.field_name != gsid
+        ]
+        select = [gsid, key_field, date_info.field_name, *numeric]
+    value_columns = list(unique_columns(extras, value_column, reserved=RESERVED).values())
+    run.extras["value_columns"] = value_columns
+    start, end = run.window
+    base = {"record_id": gsid, "usage_key": key_field, "usage_date": date_info.field_name}
+    shape = (
+        partial(
+            shape_flat,
+            base=base,
+            metric=fields["product_usage.aggregate.metric_name_field"],
+            value=fields["product_usage.aggregate.metric_value_field"],
+            dimension=fields.get("product_usage.aggregate.dimension_key_field"),
+            extras=dict(zip(extras, value_columns, strict=True)),
+        )
+        if agg.enabled
+        else partial(shape_wide, base=base, numeric=numeric)
     )
-    def product_usage(context: AssetExecutionContext) -> Iterator:
-        gainsight, warehouse = run_resources(context, tenant)
-        run = SyncRun(context, tenant, gainsight, warehouse, cadence="weekly")
-        run.open_gate(cfg.gsid_field_override)
-        description = gainsight.describe(cfg.object)
-        date_info = description.require(cfg.date_field, setting="product_usage.date_field")
-        gsid = description.require("Gsid", setting="product_usage.object").field_name
-        if agg.enabled:
-            fields = require_fields(
-                description,
-                {
-                    "product_usage.aggregate.key": agg.key,
-                    "product_usage.aggregate.metric_name_field": agg.metric_name_field,
-                    "product_usage.aggregate.metric_value_field": agg.metric_value_field,
-                    "product_usage.aggregate.dimension_key_field": agg.dimension_key_field,
-                },
-            )
-            extras = [
-                description.require(
-                    name, setting="product_usage.aggregate.additional_value_fields"
-                ).field_name
-                for name in agg.additional_value_fields
-            ]
-            select = [gsid, date_info.field_name, *fields.values(), *extras]
-            key_field = fields["product_usage.aggregate.key"]
-        else:
-            company = description.require("GsCompanyId", setting="product_usage.object").field_name
-            numeric = [
-                f.field_name
-                for f in description.fields
-                if f.data_type.upper() in NUMBER_TYPES and f.field_name != gsid
-            ]
-            extras = []
-            select = [gsid, company, date_info.field_name, *numeric]
-            key_field = company
-        value_columns = list(unique_columns(extras, value_column, reserved=RESERVED).values())
-        start, end = run.window
-        stream = gainsight.query_pages(
-            cfg.object,
-            select,
+    return [
+        Query(
+            object_name=cfg.object,
+            fields=select,
+            shape=shape,
+            id_col="record_id",
+            record_key=("record_id",),
             where=window_where(
                 date_info.field_name,
                 start,
@@ -250,93 +247,116 @@ def build_product_usage_asset(tenant: Tenant):
                 date_only=date_info.data_type.upper() in DATE_TYPES,
             ),
             order_by={date_info.field_name: "asc", gsid: "asc"},
+            date_col="usage_date",
+            resolve_by="key",
+            key_col="usage_key",
+            key_field=key_field,
         )
+    ]
 
-        def shape(page: pl.DataFrame) -> pl.DataFrame:
-            base = [
-                pl.col(gsid).alias("record_id"),
-                pl.col(key_field).cast(pl.String).alias("usage_key"),
-                pl.col(date_info.field_name).alias("usage_date"),
-            ]
-            if agg.enabled:
-                dimension = fields.get("product_usage.aggregate.dimension_key_field")
-                return page.select(
-                    *base,
-                    pl.col(fields["product_usage.aggregate.metric_name_field"])
-                    .cast(pl.String)
-                    .alias("metric"),
-                    (
-                        pl.col(dimension).cast(pl.String) if dimension else pl.lit(None, pl.String)
-                    ).alias("dimension"),
-                    pl.col(fields["product_usage.aggregate.metric_value_field"])
-                    .cast(pl.Float64)
-                    .alias("value"),
-                    *(
-                        pl.col(n).cast(pl.Float64).alias(c)
-                        for n, c in zip(extras, value_columns, strict=True)
-                    ),
-                )
-            return (
-                page.select(*base, *numeric)
-                .unpivot(
-                    index=["record_id", "usage_key", "usage_date"],
-                    on=numeric,
-                    variable_name="metric",
-                    value_name="value",
-                )
-                .with_columns(
-                    pl.lit(None, pl.String).alias("dimension"), pl.col("value").cast(pl.Float64)
-                )
-                .filter(pl.col("value").is_not_null())
-            )
 
-        fetched = run.collect(stream, shape, date_col="usage_date")
-        if not run.read_in_full:
-            raise Failure(
-                description=f"{cfg.object} was not read in full ({run.unread[cfg.object]}), so"
-                " the weekly aggregates would be partial: nothing was written and the stored"
-                f" weeks are unchanged. Re-run {', '.join(run.partition_keys)}.",
-                allow_retries=False,
-            )
-        short = check_accounted(warehouse, tenant, fetched, Window("week_start", start, end))
-        if short is not None:
-            raise Failure(description=short, allow_retries=False)
-        matched, unmatched = run.resolve_key(fetched, "usage_key")
-        run.write_unmatched(
-            [
-                run.record_unmatched(
-                    cfg.object,
-                    unmatched.unique("record_id", maintain_order=True),
-                    id_col="record_id",
-                    key_col="usage_key",
-                    key_field=key_field,
-                    date_col="usage_date",
-                )
-            ],
-            fetched.select(pl.lit(cfg.object).alias("object"), pl.col("record_id")).unique(),
+def _base(base: dict[str, str]) -> list[pl.Expr]:
+    return [
+        pl.col(base["record_id"]).alias("record_id"),
+        pl.col(base["usage_key"]).cast(pl.String).alias("usage_key"),
+        pl.col(base["usage_date"]).alias("usage_date"),
+    ]
+
+
+def shape_flat(
+    page: pl.DataFrame,
+    *,
+    base: dict[str, str],
+    metric: str,
+    value: str,
+    dimension: str | None,
+    extras: dict[str, str],
+) -> pl.DataFrame:
+    """Flat usage rows: one metric per row, named by ``metric`` and valued by ``value``."""
+    return page.select(
+        *_base(base),
+        pl.col(metric).cast(pl.String).alias("metric"),
+        (pl.col(dimension).cast(pl.String) if dimension else pl.lit(None, pl.String)).alias(
+            "dimension"
+        ),
+        pl.col(value).cast(pl.Float64).alias("value"),
+        *(pl.col(name).cast(pl.Float64).alias(column) for name, column in extras.items()),
+    )
+
+
+def shape_wide(page: pl.DataFrame, *, base: dict[str, str], numeric: list[str]) -> pl.DataFrame:
+    """Wide usage records: each numeric field is a metric (empty values left out)."""
+    return (
+        page.select(*_base(base), *numeric)
+        .unpivot(
+            index=["record_id", "usage_key", "usage_date"],
+            on=numeric,
+            variable_name="metric",
+            value_name="value",
         )
+        .with_columns(pl.lit(None, pl.String).alias("dimension"), pl.col("value").cast(pl.Float64))
+        .filter(pl.col("value").is_not_null())
+    )
+
+
+def guard(run: SyncRun, fetched: pl.DataFrame) -> None:
+    """An aggregate is only right over every raw row of its week: refuse a partial read, and a
+    read that misses records the stored week counted (and that are not logged as deleted)."""
+    cfg = run.settings.product_usage
+    if not run.read_in_full:
+        raise Failure(
+            description=f"{cfg.object} was not read in full ({run.unread[cfg.object]}), so"
+            " the weekly aggregates would be partial: nothing was written and the stored"
+            f" weeks are unchanged. Re-run {', '.join(run.partition_keys)}.",
+            allow_retries=False,
+        )
+    start, end = run.window
+    short = check_accounted(run.warehouse, run.tenant, fetched, Window("week_start", start, end))
+    if short is not None:
+        raise Failure(description=short, allow_retries=False)
+
+
+def finish(run: SyncRun, matched: pl.DataFrame, read: pl.DataFrame) -> Finished:
+    cfg = run.settings.product_usage
+    function = cfg.aggregate.function if cfg.aggregate.enabled else "sum"
+    output = weekly_usage(matched, run.extras["value_columns"], function, cfg.product_name)
+    # read in full (checked by the guard): the run's weeks are replaced whole
+    sources = run.tenant.table(SOURCES)
+    start, end = run.window
+    run.warehouse.replace(sources, week_sources(matched), window=Window("week_start", start, end))
+    return Finished(
+        output,
+        also_grains={sources: (SOURCES_GRAIN, "week_start")},
         # a flat usage row counts once in the match rate, however many metrics it carries
-        run.unmatched_counts = dict(
-            unmatched.unique("record_id").group_by("reason").len().iter_rows()
-        )
-        output = weekly_usage(
-            matched, value_columns, agg.function if agg.enabled else "sum", cfg.product_name
-        )
-        # read in full (checked above): the run's weeks are replaced whole
-        warehouse.replace(sources, week_sources(matched), window=Window("week_start", start, end))
-        yield from run.results(
-            output,
-            table=table,
-            grain=GRAIN,
-            window_column="week_start",
-            also_grains={sources: (SOURCES_GRAIN, "week_start")},
-            matched_records=matched["record_id"].n_unique(),
-            extra_metadata={
-                "metrics": MetadataValue.json(
-                    sorted(output["metric"].unique().drop_nulls().to_list())
-                ),
-                "aggregate_function": agg.function if agg.enabled else "sum",
-            },
-        )
+        matched_records=matched["record_id"].n_unique(),
+        metadata={
+            "metrics": MetadataValue.json(sorted(output["metric"].unique().drop_nulls().to_list())),
+            "aggregate_function": function,
+        },
+    )
 
-    return product_usage
+
+def _describe(tenant: Tenant) -> str:
+    cfg = tenant.settings.product_usage
+    return (
+        f"Gainsight `{cfg.object}` usage per primary-CRM account, product, metric, dimension"
+        f" and week (Monday 00:00 UTC), combined with `{cfg.aggregate.function}`."
+    )
+
+
+SPEC = ObjectSpec(
+    name="product_usage",
+    table=NAME,
+    cadence="weekly",
+    cron="30 0 * * 1",
+    grain=GRAIN,
+    window_column="week_start",
+    describe=_describe,
+    enabled=lambda s: s.product_usage.enabled,
+    plan=plan,
+    finish=finish,
+    guard=guard,
+    first_sync_span=lambda _s: timedelta(weeks=4),
+    demo_span=timedelta(weeks=4),
+    gsid_override=lambda s: s.product_usage.gsid_field_override,
+)

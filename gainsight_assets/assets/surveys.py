@@ -9,24 +9,23 @@ stores the responses it read and keeps every response stored before; the days it
 read to their end are listed in ``incomplete_partitions`` and in the ``read_in_full`` check.
 """
 
-from collections.abc import Iterator
+from datetime import timedelta
 from functools import partial
 
 import polars as pl
-from dagster import AssetExecutionContext, BackfillPolicy, MetadataValue, asset
+from dagster import BackfillPolicy, MetadataValue
 
-from gainsight_assets.assets.common import run_resources, shared_asset_args, table_metadata
 from gainsight_assets.assets.deleted_records import latest_by
-from gainsight_assets.columns import COLUMN_DESCRIPTIONS
 from gainsight_assets.naming import custom_field_column, unique_columns
-from gainsight_assets.partitions import daily
+from gainsight_assets.pipeline import Finished, ObjectSpec, Query
 from gainsight_assets.settings import (
     MAX_LOOKBACK_DAYS,
     SURVEY_ACTIVITY_TYPE,
+    Settings,
     SurveyObject,
 )
 from gainsight_assets.survey_fields import REQUIRED, detect_fields
-from gainsight_assets.sync import SyncRun, quality_check_specs, read_keys
+from gainsight_assets.sync import SyncRun
 from gainsight_assets.tenant import Tenant
 from resources.gainsight import and_where, window_where
 from resources.gainsight.metadata import ObjectDescription
@@ -102,142 +101,133 @@ def survey_mapping(description: ObjectDescription, row: SurveyObject) -> dict[st
         raise ValueError(
             f"Survey object '{row.object}': no field found for {', '.join(missing)}. Set"
             f" surveys.objects[].field_mappings ({', '.join(f'{m}: <field>' for m in missing)})"
-            f" in gainsight.yaml. Its fields are: {', '.join(description.field_names)}."
+            f" in the tenant's settings. Its fields are: {', '.join(description.field_names)}."
         )
     return mapping
 
 
-def build_survey_asset(tenant: Tenant):
-    settings = tenant.settings
-    cfg = settings.surveys
-    key, table = tenant.key(NAME), tenant.table(NAME)
-    custom_fields = tenant.table(CUSTOM_FIELDS)
-
-    @asset(
-        key=key,
-        partitions_def=daily(settings.start_date),
-        backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=MAX_LOOKBACK_DAYS),
-        metadata={
-            **table_metadata(tenant, NAME),
-            "column_descriptions": COLUMN_DESCRIPTIONS,
-            "partition_expr": "modified_at",
-            "latest_by": latest_by(
-                tenant,
-                ["source_object", "response_id"],
-                "modified_at",
-                {"source_object": "object", "response_id": "record_id"},
-            ),
-        },
-        check_specs=quality_check_specs(tenant, key, GRAIN),
-        description=(
-            "Survey responses (" + ", ".join(o.object for o in cfg.objects) + ") modified each"
-            " UTC day, resolved to primary-CRM accounts. Keeps every version; read"
-            f" `{table.latest_view}` for one row per response."
-        ),
-        **shared_asset_args(tenant),
-    )
-    def survey_responses(context: AssetExecutionContext) -> Iterator:
-        gainsight, warehouse = run_resources(context, tenant)
-        run = SyncRun(context, tenant, gainsight, warehouse, cadence="daily")
-        run.open_gate(cfg.gsid_field_override)
-        start, end = run.window
-        matched_parts, unmatched_parts, read_parts, custom_rows = [], [], [], []
-        for row in cfg.objects:
-            description = gainsight.describe(row.object)
-            mapping = survey_mapping(description, row)
-            date_field = description.require(cfg.date_field, setting="surveys.date_field")
-            custom = (
-                [f for f in description.fields if f.is_custom] if cfg.register_custom_fields else []
-            )
-            columns = unique_columns(
-                [f.field_name for f in custom], custom_field_column, reserved=OUTPUT_COLUMNS
-            )
-            select = [name for name in mapping.values() if name]
-            select += [date_field.field_name, *(f.field_name for f in custom)]
-            stream = gainsight.query_pages(
-                row.object,
-                select,
-                where=and_where(window_where(date_field.field_name, start, end), cfg.filter),
-                order_by={date_field.field_name: "desc", mapping["response_id"]: "asc"},
-                max_records=cfg.response_limit,
-            )
-
-            fetched = run.collect(
-                stream,
-                partial(
+def plan(run: SyncRun) -> list[Query]:
+    """One query per survey object, newest first, up to ``surveys.response_limit`` each."""
+    cfg = run.settings.surveys
+    start, end = run.window
+    queries, custom_rows = [], []
+    for row in cfg.objects:
+        description = run.gainsight.describe(row.object)
+        mapping = survey_mapping(description, row)
+        date_field = description.require(cfg.date_field, setting="surveys.date_field")
+        custom = (
+            [f for f in description.fields if f.is_custom] if cfg.register_custom_fields else []
+        )
+        columns = unique_columns(
+            [f.field_name for f in custom], custom_field_column, reserved=OUTPUT_COLUMNS
+        )
+        select = [name for name in mapping.values() if name]
+        select += [date_field.field_name, *(f.field_name for f in custom)]
+        queries.append(
+            Query(
+                object_name=row.object,
+                fields=select,
+                shape=partial(
                     shape_page,
                     mapping=mapping,
                     row=row,
                     date_name=date_field.field_name,
                     custom=columns,
                 ),
+                id_col="response_id",
+                record_key=RECORD_KEY,
+                where=and_where(window_where(date_field.field_name, start, end), cfg.filter),
+                order_by={date_field.field_name: "desc", mapping["response_id"]: "asc"},
+                max_records=cfg.response_limit,
                 date_col="modified_at",
                 descending=True,
-                id_col="response_id",
+                key_field=mapping["gs_company_id"] or "GsCompanyId",
             )
-            read_parts.append(read_keys(fetched, RECORD_KEY))
-            matched, unmatched = run.resolve(fetched, "gs_company_id")
-            matched_parts.append(matched)
-            unmatched_parts.append(
-                run.record_unmatched(
-                    row.object,
-                    unmatched,
-                    id_col="response_id",
-                    key_col="gs_company_id",
-                    key_field=mapping["gs_company_id"] or "GsCompanyId",
-                    date_col="modified_at",
-                )
-            )
-            custom_rows += [
-                {
-                    "object": row.object,
-                    "field": f.field_name,
-                    "column": columns[f.field_name],
-                    "data_type": f.data_type,
-                    "label": f.label,
-                }
-                for f in custom
-            ]
-        read = pl.concat(read_parts)
-        run.write_unmatched(
-            unmatched_parts,
-            read.select(
-                pl.col("source_object").alias("object"), pl.col("response_id").alias("record_id")
-            ),
         )
-        if cfg.register_custom_fields:
-            _register_custom_fields(warehouse, custom_fields, cfg.objects, custom_rows)
-        output = pl.concat(matched_parts, how="diagonal_relaxed")
-        extra = [c for c in output.columns if c not in OUTPUT_COLUMNS]
-        output = output.select(*OUTPUT_COLUMNS, *sorted(extra)).sort(
-            "modified_at", "source_object", "response_id"
-        )
-        if run.truncated:
-            context.log.warning(
-                "surveys.response_limit (%d) reached for %s: older responses of %s were not read;"
-                " their stored rows were kept. Raise the limit or re-run smaller ranges.",
-                cfg.response_limit,
-                ", ".join(run.truncated),
-                ", ".join(sorted(run.incomplete_partitions)),
-            )
-        yield from run.results(
-            KeyedRows(output, read),
-            table=table,
-            grain=GRAIN,
-            window_column="modified_at",
-            also_grains=(
-                {custom_fields: (CUSTOM_FIELDS_GRAIN, None)} if cfg.register_custom_fields else None
-            ),
-            extra_metadata={
-                "response_limit": cfg.response_limit,
-                "survey_types": MetadataValue.json(
-                    dict(output["survey_type"].value_counts().sort("survey_type").iter_rows())
-                ),
-                "custom_fields_registered": len(custom_rows),
-            },
-        )
+        custom_rows += [
+            {
+                "object": row.object,
+                "field": f.field_name,
+                "column": columns[f.field_name],
+                "data_type": f.data_type,
+                "label": f.label,
+            }
+            for f in custom
+        ]
+    run.extras[CUSTOM_FIELDS] = custom_rows
+    return queries
 
-    return survey_responses
+
+def finish(run: SyncRun, matched: pl.DataFrame, read: pl.DataFrame) -> Finished:
+    cfg = run.settings.surveys
+    custom_rows = run.extras.get(CUSTOM_FIELDS, [])
+    custom_fields = run.tenant.table(CUSTOM_FIELDS)
+    if cfg.register_custom_fields:
+        _register_custom_fields(run.warehouse, custom_fields, cfg.objects, custom_rows)
+    extra = [c for c in matched.columns if c not in OUTPUT_COLUMNS]
+    output = matched.select(*OUTPUT_COLUMNS, *sorted(extra)).sort(
+        "modified_at", "source_object", "response_id"
+    )
+    if run.truncated:
+        run.context.log.warning(
+            "surveys.response_limit (%d) reached for %s: older responses of %s were not read;"
+            " their stored rows were kept. Raise the limit or re-run smaller ranges.",
+            cfg.response_limit,
+            ", ".join(run.truncated),
+            ", ".join(sorted(run.incomplete_partitions)),
+        )
+    return Finished(
+        KeyedRows(output, read),
+        also_grains=(
+            {custom_fields: (CUSTOM_FIELDS_GRAIN, None)} if cfg.register_custom_fields else {}
+        ),
+        metadata={
+            "response_limit": cfg.response_limit,
+            "survey_types": MetadataValue.json(
+                dict(output["survey_type"].value_counts().sort("survey_type").iter_rows())
+            ),
+            "custom_fields_registered": len(custom_rows),
+        },
+    )
+
+
+def _describe(tenant: Tenant) -> str:
+    objects = ", ".join(o.object for o in tenant.settings.surveys.objects)
+    return (
+        f"Survey responses ({objects}) modified each UTC day, resolved to primary-CRM accounts."
+        f" Keeps every version; read `{tenant.table(NAME).latest_view}` for one row per response."
+    )
+
+
+def _lookback(settings: Settings) -> timedelta:
+    return timedelta(days=settings.surveys.lookback_days)
+
+
+SPEC = ObjectSpec(
+    name="surveys",
+    table=NAME,
+    cadence="daily",
+    cron="20 0 * * *",
+    grain=GRAIN,
+    window_column="modified_at",
+    describe=_describe,
+    enabled=lambda s: s.surveys.enabled,
+    plan=plan,
+    finish=finish,
+    first_sync_span=_lookback,
+    demo_span=timedelta(days=30),
+    lookback=_lookback,
+    backfill_policy=BackfillPolicy.multi_run(max_partitions_per_run=MAX_LOOKBACK_DAYS),
+    gsid_override=lambda s: s.surveys.gsid_field_override,
+    metadata=lambda tenant: {
+        "latest_by": latest_by(
+            tenant,
+            ["source_object", "response_id"],
+            "modified_at",
+            {"source_object": "object", "response_id": "record_id"},
+        )
+    },
+)
 
 
 def _register_custom_fields(
