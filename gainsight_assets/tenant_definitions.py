@@ -8,8 +8,6 @@ The warehouse, its IO manager and the executor are shared by every tenant and co
 
 from __future__ import annotations
 
-from functools import cache
-
 from dagster import Definitions, EnvVar, in_process_executor
 
 from gainsight_assets.downstream import (
@@ -74,10 +72,9 @@ def build_tenant_definitions(
     )
 
 
-@cache
 def shared_definitions() -> Definitions:
-    """The warehouse, its IO manager and the executor, one object each for every tenant (Dagster
-    merges definitions only when a resource key holds the same object)."""
+    """The warehouse, its IO manager and the executor that every tenant of the code location
+    shares: merge it once with the tenants' definitions (theirs hold no such resource)."""
     resources = build_resources()
     return Definitions(
         # Every job here is one I/O-bound asset and its checks: running them in the run's own

@@ -249,10 +249,17 @@ def test_run_all_only_runs_enabled_objects(
 # -- failure sensor --------------------------------------------------------------------------
 
 
-def failure_tick(defs: Definitions, instance: DagsterInstance, run_id: str, res: dict):
+def failure_tick(
+    defs: Definitions,
+    instance: DagsterInstance,
+    run_id: str,
+    res: dict,
+    sensor_name: str = "gainsight_failure_sensor",
+):
+    """One evaluation of the failure sensor ``sensor_name`` for the failed run ``run_id``."""
     run = instance.get_run_by_id(run_id)
     [entry] = instance.all_logs(run_id, of_type=DagsterEventType.RUN_FAILURE)
-    sensor = defs.get_repository_def().get_sensor_def("gainsight_failure_sensor")
+    sensor = defs.get_repository_def().get_sensor_def(sensor_name)
     with (
         build_sensor_context(instance=instance, definitions=defs, resources=res) as sensor_context,
         build_run_status_sensor_context(
