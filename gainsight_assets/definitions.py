@@ -1,59 +1,65 @@
-"""The Dagster code location: assets, checks, jobs, schedules, sensors and resources.
+"""The Dagster code location: every tenant of the defs folder, plus what they share.
 
-Everything is built from ``gainsight.yaml`` (``$GAINSIGHT_SETTINGS``): a disabled object gets no
-asset, job or schedule. Building definitions makes no network call and writes no file.
+Each ``gainsight_assets/defs/<tenant>/defs.yaml`` is a
+:class:`~gainsight_assets.component.GainsightComponent`: Dagster loads the folder (as ``dg`` and
+the UI expect), each instance builds its tenant's assets, checks, jobs, schedules, sensors and
+Gainsight resource, and :func:`~gainsight_assets.tenant_definitions.shared_definitions` adds the
+warehouse, its IO manager and the executor once. With ``GAINSIGHT_DEFS_FOLDER`` set, the tenants
+come from that folder instead (:mod:`gainsight_assets.tenants`, the same model). A disabled object
+gets no asset, job or schedule. Building definitions makes no network call and writes no file.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import os
+
+import dagster as dg
 from dagster import Definitions, in_process_executor
 
-from gainsight_assets.downstream import (
-    build_customer_usage_asset,
-    build_customer_usage_job,
-    downstream_enabled,
-)
-from gainsight_assets.freshness import build_freshness_checks, build_freshness_sensor
-from gainsight_assets.gate import build_gate_check, primary_crm_accounts_spec
-from gainsight_assets.objects import enabled_objects
 from gainsight_assets.resource_defs import build_resources
-from gainsight_assets.settings import Settings, load_settings
+from gainsight_assets.settings import PROJECT_ROOT, Settings
+from gainsight_assets.tenant import Tenant
+from gainsight_assets.tenant_definitions import build_tenant_definitions, shared_definitions
+from gainsight_assets.tenants import DEFS_FOLDER_ENV, load_tenants
 
-__all__ = ["build_definitions", "build_resources", "defs"]
+__all__ = ["build_code_location", "build_definitions", "build_resources", "defs"]
 
 
-def build_definitions(settings: Settings, resources: dict | None = None) -> Definitions:
-    from schedules import build_schedules
-    from sensors import build_failures_grain_check, build_sensors, failures_spec
-
-    gate_check = build_gate_check(settings)
-    objects = enabled_objects(settings)
-    sync_jobs = [obj.job(gate_check) for obj in objects]
-    jobs = list(sync_jobs)
-    assets = [
-        primary_crm_accounts_spec(settings),
-        *(obj.asset for obj in objects),
-        failures_spec(),
-    ]
-    if downstream_enabled(settings):
-        assets.append(build_customer_usage_asset(settings))
-        jobs.append(build_customer_usage_job())
-    freshness = build_freshness_checks(objects)
-    return Definitions(
-        # Every job here is one I/O-bound asset and its checks: running them in the run's own
-        # process saves a Python start and a definitions load per step (seconds per run). On
-        # Kubernetes or Docker each run still gets its own pod or container.
-        executor=in_process_executor,
-        assets=assets,
-        asset_checks=[gate_check, build_failures_grain_check(), *freshness],
-        jobs=jobs,
-        schedules=build_schedules(settings, objects),
-        sensors=[
-            *build_sensors(settings, objects, sync_jobs),
-            *build_freshness_sensor(freshness),
-        ],
-        resources=resources if resources is not None else build_resources(),
+def build_definitions(
+    settings: Settings, resources: dict | None = None, *, tenant: Tenant | None = None
+) -> Definitions:
+    """One tenant's definitions with ``settings`` (tenant ``default`` unless given), and either
+    the project's resources or ``resources`` (a dict like :func:`build_resources`'s, whose
+    ``gainsight`` entry is the tenant's connection)."""
+    tenant = (
+        Tenant(settings=settings)
+        if tenant is None
+        else dataclasses.replace(tenant, settings=settings)
+    )
+    if resources is None:
+        return Definitions.merge(build_tenant_definitions(tenant), shared_definitions())
+    resources = dict(resources)
+    if tenant.resource_key not in resources and "gainsight" in resources:
+        resources[tenant.resource_key] = resources.pop("gainsight")
+    return Definitions.merge(
+        build_tenant_definitions(tenant, with_resource=False),
+        Definitions(executor=in_process_executor, resources=resources),
     )
 
 
-defs = build_definitions(load_settings())
+def build_code_location() -> Definitions:
+    """Every tenant's definitions and the shared ones: the code location ``gainsight``."""
+    if os.environ.get(DEFS_FOLDER_ENV):
+        tenants = load_tenants()
+        return Definitions.merge(
+            *(build_tenant_definitions(t) for t in tenants.values()), shared_definitions()
+        )
+    return Definitions.merge(
+        dg.load_from_defs_folder(path_within_project=PROJECT_ROOT), shared_definitions()
+    )
+
+
+@dg.definitions
+def defs() -> Definitions:
+    return build_code_location()

@@ -1,25 +1,22 @@
-"""``gainsight.yaml``: the sync settings, as a validated pydantic model.
+"""The sync settings of one Gainsight tenant, as a validated pydantic model.
 
-One section per concern (the primary CRM, then one per object). Bad settings stop before any call
-to Gainsight, with a message that names the key and says how to fix it. The file is found at
-``$GAINSIGHT_SETTINGS`` or, by default, ``gainsight.yaml`` at the project root; without a file the
-defaults below apply.
+They are the attributes of the tenant's ``gainsight_assets/defs/<tenant>/defs.yaml`` (the
+:class:`~gainsight_assets.component.GainsightComponent`), next to its ``name`` and
+``connection``. One section per concern (the primary CRM, then one per object). Bad settings stop
+before any call to Gainsight, with a message that names the key and says how to fix it; a key left
+out takes the default below.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SETTINGS_PATH = PROJECT_ROOT / "gainsight.yaml"
-SETTINGS_ENV = "GAINSIGHT_SETTINGS"
 
 ACTIVITY_TYPES = ("EMAIL", "MEETING", "TYPE_MANUAL")
 SURVEY_ACTIVITY_TYPE = "SURVEY"
@@ -35,7 +32,7 @@ DEFAULT_CATEGORY_MAP = {
 
 
 class SettingsError(ValueError):
-    """``gainsight.yaml`` is invalid; the message lists every problem with its key and fix."""
+    """A tenant's settings are invalid; the message lists every problem with its key and fix."""
 
 
 class _Section(BaseModel):
@@ -251,27 +248,19 @@ class Settings(_Section):
         return override or self.gsid_field
 
 
-def settings_path() -> Path:
-    return Path(os.environ.get(SETTINGS_ENV) or DEFAULT_SETTINGS_PATH)
-
-
 def load_settings(path: Path | str | None = None) -> Settings:
-    """Read and validate the settings file (missing default file → the defaults)."""
-    path = Path(path) if path is not None else settings_path()
-    if not path.exists():
-        if path == DEFAULT_SETTINGS_PATH:
-            return Settings()
-        raise SettingsError(
-            f"Settings file {path} does not exist; fix {SETTINGS_ENV} or create it."
-        )
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path} is not valid YAML: {exc}") from exc
-    return parse_settings(raw, source=str(path))
+    """The settings of a tenant's ``defs.yaml`` (``path``), or of the tenant the command line
+    picks by default (:func:`gainsight_assets.tenants.pick_tenant`) when ``path`` is left out."""
+    if path is None:
+        from gainsight_assets.tenants import pick_tenant
+
+        return pick_tenant().settings
+    from gainsight_assets.tenants import read_tenant
+
+    return read_tenant(Path(path)).settings
 
 
-def parse_settings(raw: Any, *, source: str = "gainsight.yaml") -> Settings:
+def parse_settings(raw: Any, *, source: str = "settings") -> Settings:
     if not isinstance(raw, dict):
         raise SettingsError(f"{source} must be a mapping of sections, got {type(raw).__name__}.")
     try:

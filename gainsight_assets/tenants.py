@@ -1,0 +1,94 @@
+"""The tenants of the project, read from the defs folder without loading any Dagster definitions.
+
+Each ``<folder>/<tenant>/defs.yaml`` is one :class:`~gainsight_assets.component.GainsightComponent`,
+parsed with the component's own model, so the command line (``gainsight-sync ... --tenant``), the
+demo and the code location all see the same settings. The folder is ``gainsight_assets/defs``;
+``GAINSIGHT_DEFS_FOLDER`` names another one laid out the same way (the tests use it for settings
+of their own; a deployment may mount its tenants' YAML there), and the code location reads it too.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from gainsight_assets.settings import PROJECT_ROOT, SettingsError
+from gainsight_assets.tenant import DEFAULT_TENANT, Tenant
+
+__all__ = [
+    "DEFS_FOLDER",
+    "DEFS_FOLDER_ENV",
+    "defs_folder",
+    "load_tenants",
+    "pick_tenant",
+    "read_tenant",
+]
+
+DEFS_FOLDER = PROJECT_ROOT / "gainsight_assets" / "defs"
+DEFS_FOLDER_ENV = "GAINSIGHT_DEFS_FOLDER"
+DEFS_FILES = ("defs.yaml", "defs.yml")
+
+
+def defs_folder() -> Path:
+    """``$GAINSIGHT_DEFS_FOLDER``, else the project's ``gainsight_assets/defs``."""
+    configured = os.environ.get(DEFS_FOLDER_ENV)
+    return Path(configured).resolve() if configured else DEFS_FOLDER
+
+
+def read_tenant(path: Path) -> Tenant:
+    """The tenant of one ``defs.yaml``; :class:`SettingsError` names the file and each problem."""
+    from gainsight_assets.component import tenant_from_yaml
+
+    if not path.is_file():
+        raise SettingsError(
+            f"Tenant file {path} does not exist; fix {DEFS_FOLDER_ENV} or create it."
+        )
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
+    return tenant_from_yaml(path, raw)
+
+
+def load_tenants(folder: Path | None = None) -> dict[str, Tenant]:
+    """Every tenant of the defs folder, by name, in folder order."""
+    folder = defs_folder() if folder is None else folder
+    if not folder.is_dir():
+        raise SettingsError(f"Defs folder {folder} does not exist; fix {DEFS_FOLDER_ENV}.")
+    tenants: dict[str, Tenant] = {}
+    for child in sorted(p for p in folder.iterdir() if p.is_dir()):
+        path = next((child / f for f in DEFS_FILES if (child / f).is_file()), None)
+        if path is None:
+            continue
+        tenant = read_tenant(path)
+        if tenant.name in tenants:
+            raise SettingsError(
+                f"{path}: tenant name '{tenant.name}' is used by another defs folder; give each"
+                " tenant its own `name`."
+            )
+        tenants[tenant.name] = tenant
+    if not tenants:
+        raise SettingsError(
+            f"No tenant in {folder}: add one with"
+            " `dg scaffold defs gainsight_assets.GainsightComponent <name>`."
+        )
+    return tenants
+
+
+def pick_tenant(name: str | None = None, tenants: dict[str, Tenant] | None = None) -> Tenant:
+    """The tenant called ``name``; left out, the only tenant, else the one called ``default``."""
+    tenants = load_tenants() if tenants is None else tenants
+    if name is None:
+        if len(tenants) == 1:
+            return next(iter(tenants.values()))
+        name = DEFAULT_TENANT
+        if name not in tenants:
+            raise SettingsError(
+                f"There are {len(tenants)} tenants ({', '.join(tenants)}) and none is called"
+                " default; choose one with --tenant NAME."
+            )
+    if name not in tenants:
+        raise SettingsError(f"No tenant '{name}'; the tenants are {', '.join(tenants)}.")
+    return tenants[name]
