@@ -92,3 +92,12 @@ def pick_tenant(name: str | None = None, tenants: dict[str, Tenant] | None = Non
     if name not in tenants:
         raise SettingsError(f"No tenant '{name}'; the tenants are {', '.join(tenants)}.")
     return tenants[name]
+
+
+def settings_file(name: str) -> str:
+    """Where tenant ``name``'s settings are, as an operator types the path."""
+    path = defs_folder() / name / "defs.yaml"
+    try:
+        return path.relative_to(PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
