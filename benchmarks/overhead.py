@@ -259,7 +259,6 @@ def measure_overhead(
                 "DAGSTER_HOME": str(home),
                 "GAINSIGHT_BASE_URL": tenant.url(),
                 "GAINSIGHT_ACCESS_KEY": KEY,
-                "GAINSIGHT_SETTINGS": str(PROJECT / "gainsight_assets" / "demo" / "gainsight.yaml"),
                 "WAREHOUSE_URL": warehouse,
                 "TMPDIR": str(work),  # the client's call budget file
             }

@@ -278,9 +278,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 # -- run / run all ------------------------------------------------------------------------------
 
 
-def run_targets(
-    tenant: Tenant, names: list[str], now: datetime
-) -> list[RunTarget | RunOutcome]:
+def run_targets(tenant: Tenant, names: list[str], now: datetime) -> list[RunTarget | RunOutcome]:
     """What each named (or every enabled) object's schedule would ask for now: its last closed
     partition (surveys: the trailing lookback ending with it). An object that has none yet is
     already a failed outcome."""

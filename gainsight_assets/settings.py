@@ -41,7 +41,10 @@ class _Section(BaseModel):
 
 class PrimaryCrm(_Section):
     system: Literal["salesforce", "hubspot"] = "salesforce"
-    accounts_table: str = "salesforce.account"
+    # the JSON schema's pattern lets `dg check yaml` catch what the validator below explains
+    accounts_table: str = Field(
+        default="salesforce.account", json_schema_extra={"pattern": r"^[^.]+\.[^.]+$"}
+    )
     account_id_column: str = "id"
     name_column: str = "name"
     domain_column: str = "website"
@@ -112,7 +115,9 @@ class Surveys(_Section):
     )
     date_field: str = "ModifiedDate"
     response_limit: int = Field(default=500, ge=1)
-    lookback_days: int = Field(default=30, ge=1)
+    lookback_days: int = Field(
+        default=30, ge=1, json_schema_extra={"maximum": MAX_LOOKBACK_DAYS}
+    )
     register_custom_fields: bool = False
     filter: dict[str, Any] | None = None
     gsid_field_override: str | None = None

@@ -18,6 +18,7 @@ from gainsight_assets.settings import PROJECT_ROOT, SettingsError
 from gainsight_assets.tenant import DEFAULT_TENANT, Tenant
 
 __all__ = [
+    "DEFAULT_TENANT_FILE",
     "DEFS_FOLDER",
     "DEFS_FOLDER_ENV",
     "defs_folder",
@@ -29,6 +30,18 @@ __all__ = [
 DEFS_FOLDER = PROJECT_ROOT / "gainsight_assets" / "defs"
 DEFS_FOLDER_ENV = "GAINSIGHT_DEFS_FOLDER"
 DEFS_FILES = ("defs.yaml", "defs.yml")
+DEFAULT_TENANT_FILE = DEFS_FOLDER / DEFAULT_TENANT / "defs.yaml"  # the shipped tenant `default`
+
+
+class _TextDates(yaml.SafeLoader):
+    """YAML's safe loader with dates left as text, so that the settings model parses them and a
+    bad one (``start_date: 2025-13-01``) is reported under its key."""
+
+
+_TextDates.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def defs_folder() -> Path:
@@ -46,7 +59,7 @@ def read_tenant(path: Path) -> Tenant:
             f"Tenant file {path} does not exist; fix {DEFS_FOLDER_ENV} or create it."
         )
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.load(path.read_text(), Loader=_TextDates)  # noqa: S506 (a SafeLoader)
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     return tenant_from_yaml(path, raw)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from dagster import DagsterInstance
 
-from gainsight_assets.demo.runner import DEMO_SETTINGS, TABLES, run_demo
+from gainsight_assets.demo.runner import TABLES, run_demo
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
 from resources.warehouse import TableRef, WarehouseResource
 
@@ -29,7 +29,6 @@ def test_the_demo_runs_every_job_and_fills_every_table(
     url = f"duckdb:///{tmp_path / 'demo.duckdb'}"
     monkeypatch.setenv("WAREHOUSE_URL", url)
     # run_demo sets these for its own tenant; monkeypatch puts them back afterwards
-    monkeypatch.setenv("GAINSIGHT_SETTINGS", str(DEMO_SETTINGS))
     monkeypatch.setenv("GAINSIGHT_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("GAINSIGHT_ACCESS_KEY", "unused")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a call budget of its own

@@ -17,7 +17,6 @@ from psycopg import sql
 
 from gainsight_assets.cli import main
 from gainsight_assets.demo import runner
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from resources.warehouse import TableRef, WarehouseResource
 
 JOB = "gainsight_companies_sync"
@@ -155,7 +154,6 @@ def test_the_demo_fills_every_table_on_postgres(
 ) -> None:
     monkeypatch.setenv("WAREHOUSE_URL", fresh_database)
     # run_demo sets these for its own tenant; monkeypatch puts them back afterwards
-    monkeypatch.setenv("GAINSIGHT_SETTINGS", str(DEMO_SETTINGS))
     monkeypatch.setenv("GAINSIGHT_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("GAINSIGHT_ACCESS_KEY", "unused")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a call budget of its own

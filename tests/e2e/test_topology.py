@@ -30,7 +30,6 @@ import psycopg
 import pytest
 from dagster._grpc.client import DagsterGrpcClient
 
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.demo.server import Fault
 from gainsight_assets.settings import PROJECT_ROOT
 from gainsight_assets.tenant import TENANT_TAG
@@ -192,7 +191,6 @@ def topology(
         "DAGSTER_CODE_SERVER_PORT": str(code_port),
         "GAINSIGHT_BASE_URL": demo_tenant.base_url,
         "GAINSIGHT_ACCESS_KEY": DEMO_KEY,
-        "GAINSIGHT_SETTINGS": str(DEMO_SETTINGS),
         "WAREHOUSE_URL": fresh_database,
         "TMPDIR": str(tmp_path),  # the client's call budget file, one for this test
     }

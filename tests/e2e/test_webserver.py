@@ -21,7 +21,6 @@ import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from gainsight_assets.cli import main
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.settings import PROJECT_ROOT
 from resources.warehouse import TableRef, WarehouseResource
 from tests.assets.helpers import load_accounts
@@ -32,7 +31,6 @@ RUN_ENV = (
     "DAGSTER_HOME",
     "GAINSIGHT_BASE_URL",
     "GAINSIGHT_ACCESS_KEY",
-    "GAINSIGHT_SETTINGS",
     "WAREHOUSE_URL",
     "TMPDIR",
 )
@@ -117,7 +115,6 @@ def webserver(
         "DAGSTER_HOME": str(home),
         "GAINSIGHT_BASE_URL": demo_tenant.base_url,  # a thread of this process, on loopback
         "GAINSIGHT_ACCESS_KEY": DEMO_KEY,
-        "GAINSIGHT_SETTINGS": str(DEMO_SETTINGS),
         "WAREHOUSE_URL": url,
         "TMPDIR": str(tmp_path),  # the client's call budget file, one for this test
     }
