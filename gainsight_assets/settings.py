@@ -115,9 +115,7 @@ class Surveys(_Section):
     )
     date_field: str = "ModifiedDate"
     response_limit: int = Field(default=500, ge=1)
-    lookback_days: int = Field(
-        default=30, ge=1, json_schema_extra={"maximum": MAX_LOOKBACK_DAYS}
-    )
+    lookback_days: int = Field(default=30, ge=1, json_schema_extra={"maximum": MAX_LOOKBACK_DAYS})
     register_custom_fields: bool = False
     filter: dict[str, Any] | None = None
     gsid_field_override: str | None = None

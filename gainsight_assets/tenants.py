@@ -59,7 +59,7 @@ def read_tenant(path: Path) -> Tenant:
             f"Tenant file {path} does not exist; fix {DEFS_FOLDER_ENV} or create it."
         )
     try:
-        raw = yaml.load(path.read_text(), Loader=_TextDates)  # noqa: S506 (a SafeLoader)
+        raw = yaml.load(path.read_text(), Loader=_TextDates)  # a SafeLoader
     except yaml.YAMLError as exc:
         raise SettingsError(f"{path} is not valid YAML: {' '.join(str(exc).split())}") from None
     return tenant_from_yaml(path, raw)
