@@ -31,3 +31,16 @@ def tenant_folder(
     (folder / name).mkdir(parents=True, exist_ok=True)
     (folder / name / "defs.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
     return folder
+
+
+def builders_name_tenants() -> bool:
+    """Whether the builders give a tenant other than ``default`` names of its own (the
+    per-tenant builders); without them two tenants' definitions collide in one code location."""
+    from gainsight_assets.tenant import Tenant
+    from gainsight_assets.tenant_definitions import build_tenant_definitions
+
+    jobs = build_tenant_definitions(Tenant(name="probe"), with_resource=False).jobs or []
+    return all(job.name.startswith("probe_") for job in jobs)
+
+
+NEEDS_TENANT_NAMES = "needs the per-tenant builders (tenant emea's names collide with default's)"

@@ -13,9 +13,8 @@ from pathlib import Path
 import pytest
 
 from gainsight_assets.settings import PROJECT_ROOT
-from gainsight_assets.tenant import Tenant
-from gainsight_assets.tenant_definitions import build_tenant_definitions
 from gainsight_assets.tenants import load_tenants
+from tests.tenant_folders import NEEDS_TENANT_NAMES, builders_name_tenants
 
 DG = Path(sys.executable).with_name("dg")
 PACKAGES = ("gainsight_assets", "resources", "schedules", "sensors")
@@ -45,13 +44,6 @@ def project_copy(tmp_path: Path) -> Path:
     return root
 
 
-def _builders_name_tenants() -> bool:
-    """Whether the builders give a tenant other than default keys of its own (main's part of
-    the per-tenant work); without it two tenants' definitions collide."""
-    jobs = build_tenant_definitions(Tenant(name="probe"), with_resource=False).jobs or []
-    return all(job.name.startswith("probe_") for job in jobs)
-
-
 @pytest.mark.timeout(240)
 def test_scaffold_makes_a_tenant_that_loads_and_check_yaml_names_a_bad_key(
     tmp_path: Path,
@@ -78,11 +70,7 @@ def test_scaffold_makes_a_tenant_that_loads_and_check_yaml_names_a_bad_key(
 
 
 @pytest.mark.timeout(240)
-@pytest.mark.xfail(
-    not _builders_name_tenants(),
-    reason="needs the per-tenant builders (tenant emea's assets collide with default's)",
-    strict=True,
-)
+@pytest.mark.xfail(not builders_name_tenants(), reason=NEEDS_TENANT_NAMES, strict=True)
 def test_dg_list_defs_lists_both_tenants() -> None:
     listed = dg("list", "defs", "--json", cwd=PROJECT_ROOT)
     assert listed.returncode == 0, listed.stderr[-3000:]
