@@ -251,18 +251,6 @@ class Settings(_Section):
         return override or self.gsid_field
 
 
-def load_settings(path: Path | str | None = None) -> Settings:
-    """The settings of a tenant's ``defs.yaml`` (``path``), or of the tenant the command line
-    picks by default (:func:`gainsight_assets.tenants.pick_tenant`) when ``path`` is left out."""
-    if path is None:
-        from gainsight_assets.tenants import pick_tenant
-
-        return pick_tenant().settings
-    from gainsight_assets.tenants import read_tenant
-
-    return read_tenant(Path(path)).settings
-
-
 def parse_settings(raw: Any, *, source: str = "settings") -> Settings:
     if not isinstance(raw, dict):
         raise SettingsError(f"{source} must be a mapping of sections, got {type(raw).__name__}.")

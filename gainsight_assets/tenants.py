@@ -14,7 +14,8 @@ from pathlib import Path
 
 import yaml
 
-from gainsight_assets.settings import PROJECT_ROOT, SettingsError
+from gainsight_assets.component import tenant_from_yaml
+from gainsight_assets.settings import PROJECT_ROOT, Settings, SettingsError
 from gainsight_assets.tenant import DEFAULT_TENANT, Tenant
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "DEFS_FOLDER",
     "DEFS_FOLDER_ENV",
     "defs_folder",
+    "load_settings",
     "load_tenants",
     "pick_tenant",
     "read_tenant",
@@ -52,8 +54,6 @@ def defs_folder() -> Path:
 
 def read_tenant(path: Path) -> Tenant:
     """The tenant of one ``defs.yaml``; :class:`SettingsError` names the file and each problem."""
-    from gainsight_assets.component import tenant_from_yaml
-
     if not path.is_file():
         raise SettingsError(
             f"Tenant file {path} does not exist; fix {DEFS_FOLDER_ENV} or create it."
@@ -88,6 +88,12 @@ def load_tenants(folder: Path | None = None) -> dict[str, Tenant]:
             " `dg scaffold defs gainsight_assets.GainsightComponent <name>`."
         )
     return tenants
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """The settings of a tenant's ``defs.yaml`` (``path``), or of the tenant the command line
+    picks when none is named (:func:`pick_tenant`)."""
+    return pick_tenant().settings if path is None else read_tenant(Path(path)).settings
 
 
 def pick_tenant(name: str | None = None, tenants: dict[str, Tenant] | None = None) -> Tenant:

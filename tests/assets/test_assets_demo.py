@@ -10,8 +10,8 @@ import polars as pl
 import pytest
 
 from gainsight_assets.partitions import partition_tags
-from gainsight_assets.settings import Settings, load_settings, parse_settings
-from gainsight_assets.tenants import DEFAULT_TENANT_FILE
+from gainsight_assets.settings import Settings, parse_settings
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings
 from resources.warehouse import TableRef, WarehouseResource
 from tests.assets.helpers import failure_message, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_KEY

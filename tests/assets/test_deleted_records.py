@@ -12,8 +12,8 @@ import pytest
 from gainsight_assets.demo.generator import DemoDataset, generate_dataset
 from gainsight_assets.demo.server import DemoTenant
 from gainsight_assets.partitions import partition_tags
-from gainsight_assets.settings import Settings, load_settings
-from gainsight_assets.tenants import DEFAULT_TENANT_FILE
+from gainsight_assets.settings import Settings
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings
 from tests.assets.helpers import exists, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
 

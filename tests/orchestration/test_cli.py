@@ -21,8 +21,7 @@ from gainsight_assets.failures import failure_reason
 from gainsight_assets.objects import enabled_objects
 from gainsight_assets.operations import sync_status
 from gainsight_assets.partitions import last_closed_partition
-from gainsight_assets.settings import load_settings
-from gainsight_assets.tenants import DEFAULT_TENANT_FILE, pick_tenant
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings, pick_tenant
 from resources.warehouse import WarehouseResource
 from tests.assets.helpers import exists, load_accounts, read
 from tests.conftest import DEMO_KEY

@@ -11,8 +11,7 @@ import pytest
 from gainsight_assets.definitions import build_definitions
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
 from gainsight_assets.partitions import partition_tags
-from gainsight_assets.settings import load_settings
-from gainsight_assets.tenants import DEFAULT_TENANT_FILE
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings
 from tests.assets.helpers import load_accounts, read, resources, run_object
 from tests.conftest import DEMO_KEY
 

@@ -29,8 +29,8 @@ import sensors
 from gainsight_assets.definitions import build_definitions, build_resources
 from gainsight_assets.objects import SYNC_TAG
 from gainsight_assets.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
-from gainsight_assets.settings import Settings, load_settings, parse_settings
-from gainsight_assets.tenants import DEFAULT_TENANT_FILE
+from gainsight_assets.settings import Settings, parse_settings
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings
 from tests.assets.helpers import exists, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
 

@@ -10,9 +10,9 @@ from gainsight_assets.settings import (
     DEFAULT_CATEGORY_MAP,
     Settings,
     SettingsError,
-    load_settings,
     parse_settings,
 )
+from gainsight_assets.tenants import load_settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from gainsight_assets.definitions import build_definitions
-from gainsight_assets.settings import load_settings
 from gainsight_assets.tenant import TENANT_TAG, tenant_name
+from gainsight_assets.tenants import load_settings
 
 
 @pytest.mark.parametrize(
