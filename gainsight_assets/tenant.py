@@ -63,9 +63,10 @@ class Tenant:
         for setting in ("base_url_env", "access_key_env"):
             value = getattr(self, setting)
             if not ENV_NAME_PATTERN.fullmatch(value):
+                # the value is not repeated: it may be the key itself, pasted by mistake
                 raise TenantError(
-                    f"connection.{setting} '{value}' is not an environment variable name; give"
-                    " the variable's name (e.g. ACME_GAINSIGHT_ACCESS_KEY), never its value"
+                    f"connection.{setting} is not an environment variable name; give the"
+                    " variable's name (e.g. ACME_GAINSIGHT_ACCESS_KEY), never its value"
                 )
 
     @property

@@ -146,13 +146,14 @@ def delete_some(server: DemoTenant, settings: Settings, at: datetime) -> str:
 
 def summarize(warehouse: WarehouseResource, tenant: Tenant) -> str:
     """Tenant ``tenant``'s tables: rows and columns of each."""
-    lines = [f"Tenant {tenant.name}:", f"{'table':<32} {'rows':>7}  columns"]
+    width = max(32, *(len(str(tenant.table(name))) for name in TABLES))
+    lines = [f"Tenant {tenant.name}:", f"{'table':<{width}} {'rows':>7}  columns"]
     for name in TABLES:
         table = tenant.table(name)
         if not warehouse.table_exists(table):
-            lines.append(f"{table!s:<32} {'-':>7}  (not materialized)")
+            lines.append(f"{table!s:<{width}} {'-':>7}  (not materialized)")
             continue
         columns = list(warehouse.columns(table))
         shown = ", ".join(columns[:8]) + (", …" if len(columns) > 8 else "")
-        lines.append(f"{table!s:<32} {warehouse.count(table):>7}  {shown}")
+        lines.append(f"{table!s:<{width}} {warehouse.count(table):>7}  {shown}")
     return "\n".join(lines)
