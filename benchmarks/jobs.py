@@ -17,11 +17,12 @@ UNLIMITED = 1_000_000  # a client budget that never waits: (1) and (2) count cal
 
 
 def bench_settings(overrides: dict[str, Any] | None = None):
-    """The demo settings (every knob in use) with ``overrides`` merged in."""
-    from gainsight_assets.demo.runner import DEMO_SETTINGS
+    """Tenant default's settings (every knob in use) with ``overrides`` merged in."""
     from gainsight_assets.settings import parse_settings
+    from gainsight_assets.tenants import DEFAULT_TENANT_FILE
 
-    raw = yaml.safe_load(DEMO_SETTINGS.read_text())
+    raw = yaml.safe_load(DEFAULT_TENANT_FILE.read_text())["attributes"]
+    raw.pop("connection", None)
     return parse_settings(_merge(raw, overrides or {}))
 
 

@@ -59,9 +59,9 @@ import warnings
 warnings.filterwarnings("ignore")
 from dagster import DagsterInstance
 
-from gainsight_assets.definitions import defs
+from gainsight_assets.definitions import build_code_location
 
-job = defs.resolve_job_def(sys.argv[1])
+job = build_code_location().resolve_job_def(sys.argv[1])
 result = job.execute_in_process(partition_key=sys.argv[2], instance=DagsterInstance.get())
 sys.exit(0 if result.success else 1)
 """
@@ -259,7 +259,6 @@ def measure_overhead(
                 "DAGSTER_HOME": str(home),
                 "GAINSIGHT_BASE_URL": tenant.url(),
                 "GAINSIGHT_ACCESS_KEY": KEY,
-                "GAINSIGHT_SETTINGS": str(PROJECT / "gainsight_assets" / "demo" / "gainsight.yaml"),
                 "WAREHOUSE_URL": warehouse,
                 "TMPDIR": str(work),  # the client's call budget file
             }

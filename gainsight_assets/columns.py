@@ -54,7 +54,7 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "seats": "Additional value field Seats, combined over the week.",
     "session_minutes": "Additional value field Session_Minutes, combined over the week.",
     # deleted records
-    "object": "The Gainsight object the record belonged to (as gainsight.yaml names it).",
+    "object": "The Gainsight object the record belonged to (as the tenant's defs.yaml names it).",
     "record_id": "Gainsight Gsid of the record.",
     "deleted_at": "When the record was deleted in Gainsight (DeletedOn, UTC); the partition"
     " column.",

@@ -135,8 +135,8 @@ def closed_message(settings: Settings, problem: str) -> str:
         f"Primary-CRM gate closed: {problem}. Gainsight cannot be the primary CRM: Salesforce or"
         f" HubSpot must own the canonical accounts and be connected first. Load the {crm.system}"
         f" accounts into `{crm.accounts_table}` (or point primary_crm.accounts_table in"
-        " gainsight.yaml at them, or WAREHOUSE_URL at the warehouse that holds them), then"
-        " re-run the Gainsight sync. Nothing was ingested."
+        " the tenant's defs.yaml at them, or WAREHOUSE_URL at the warehouse that holds them),"
+        " then re-run the Gainsight sync. Nothing was ingested."
     )
 
 
@@ -186,7 +186,7 @@ def _column(columns: list[str], wanted: str, setting: str) -> str:
     hint = f" Close matches: {', '.join(matches)}." if matches else ""
     raise Failure(
         description=(
-            f"The accounts table has no column `{wanted}` ({setting} in gainsight.yaml).{hint}"
+            f"The accounts table has no column `{wanted}` ({setting} in the tenant's defs.yaml).{hint}"
             f" Its columns are: {', '.join(columns)}."
         ),
         allow_retries=False,

@@ -1,7 +1,8 @@
 """The operator's tools: effective settings, the activity sample, sync status, run now / run all.
 
-Plain functions over the settings, the Gainsight resource and the Dagster instance; ``cli.py``
-only parses arguments and prints.
+Plain functions over one tenant's settings, its Gainsight resource and the Dagster instance;
+``cli.py`` only parses arguments and prints. Each ``cmd_*`` works on the tenant ``--tenant``
+names (:func:`gainsight_assets.tenants.pick_tenant`).
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ from gainsight_assets.runs import (
     ensure_dagster_home,
     run_starter,
 )
-from gainsight_assets.settings import ACTIVITY_TYPES, Settings, load_settings
+from gainsight_assets.settings import ACTIVITY_TYPES, Settings
 from gainsight_assets.survey_fields import detect_fields
 from gainsight_assets.tenant import Tenant
+from gainsight_assets.tenants import pick_tenant, settings_file
 from resources.gainsight import GainsightError, GainsightResource, GainsightRetriesExhausted
 from resources.warehouse import WarehouseResource
 
@@ -53,9 +55,14 @@ def effective_settings(settings: Settings, gainsight: GainsightResource | None) 
     return data
 
 
-def missing_objects(gainsight: GainsightResource) -> list[str]:
-    """One line per object gainsight.yaml names that the tenant does not have."""
-    settings = load_settings()
+def chosen_tenant(args: argparse.Namespace) -> Tenant:
+    """The tenant ``--tenant`` names; left out, the only tenant or the one called ``default``."""
+    return pick_tenant(getattr(args, "tenant", None))
+
+
+def missing_objects(gainsight: GainsightResource, tenant: Tenant) -> list[str]:
+    """One line per object the tenant's settings name that the tenant does not have."""
+    settings = tenant.settings
     wanted = {name: "synced object" for name in settings.tracked_objects()}
     if settings.deletions.enabled:
         wanted[settings.deletions.object] = "deletions.object"
@@ -70,14 +77,16 @@ def missing_objects(gainsight: GainsightResource) -> list[str]:
                 " set deletions.object to the tenant's deletion log or deletions.enabled: false."
             )
         else:
-            lines.append(f"Missing: {name} ({role}): its sync will fail; fix gainsight.yaml.")
+            lines.append(
+                f"Missing: {name} ({role}): its sync will fail; fix {settings_file(tenant.name)}."
+            )
     return lines
 
 
 def cmd_settings(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    gainsight = None if args.offline else resource_from_env()
-    data = effective_settings(settings, gainsight)
+    tenant = chosen_tenant(args)
+    gainsight = None if args.offline else resource_from_env(tenant)
+    data = effective_settings(tenant.settings, gainsight)
     if args.json:
         print(json.dumps(data, indent=2, sort_keys=False))
     else:
@@ -167,8 +176,10 @@ def sample_activities(
 
 
 def cmd_sample_activities(args: argparse.Namespace) -> int:
-    settings = load_settings()
-    sample = sample_activities(settings, resource_from_env(), budget_seconds=args.budget_seconds)
+    tenant = chosen_tenant(args)
+    sample = sample_activities(
+        tenant.settings, resource_from_env(tenant), budget_seconds=args.budget_seconds
+    )
     print(f"Sampled {sample.counts['count'].sum()} activities (sample size {sample.size}).")
     print(f"{'ReportingCategory':<28} {'count':>6}  ActivityType")
     for category, count, mapped, suggested in sample.counts.iter_rows():
@@ -176,7 +187,7 @@ def cmd_sample_activities(args: argparse.Namespace) -> int:
         print(f"{category:<28} {count:>6}  {shown}")
     unmapped = sample.counts.filter(pl.col("mapped_type").is_null())
     if unmapped.height:
-        print("\n# Paste under activity.category_map in gainsight.yaml:")
+        print(f"\n# Paste under activity.category_map in {settings_file(tenant.name)}:")
         # keys are case-insensitive: one line per category, however many spellings it has
         pasted: set[str] = set()
         for category, _, _, suggested in unmapped.iter_rows():
@@ -222,12 +233,12 @@ def ago(timestamp: float | None, now: float) -> str:
 
 
 def sync_status(
-    settings: Settings, instance: DagsterInstance, *, now: float | None = None
+    tenant: Tenant, instance: DagsterInstance, *, now: float | None = None
 ) -> list[StatusRow]:
     """One row per configured (enabled) object: its most recent run, whoever started it."""
     now = time.time() if now is None else now
     rows = []
-    for obj in enabled_objects(Tenant(settings=settings)):
+    for obj in enabled_objects(tenant):
         records = instance.get_run_records(filters=RunsFilter(job_name=obj.job_name), limit=1)
         if not records:
             rows.append(StatusRow(obj.name, obj.job_name, "Never run", "", ""))
@@ -250,9 +261,9 @@ def sync_status(
 
 def cmd_status(args: argparse.Namespace) -> int:
     ensure_dagster_home()
-    settings = load_settings()
+    tenant = chosen_tenant(args)
     with DagsterInstance.get() as instance:
-        rows = sync_status(settings, instance)
+        rows = sync_status(tenant, instance)
     print(STATUS_HEADER)
     for row in rows:
         print(row.line())
@@ -262,29 +273,26 @@ def cmd_status(args: argparse.Namespace) -> int:
 # -- run / run all ------------------------------------------------------------------------------
 
 
-def run_targets(
-    settings: Settings, names: list[str], now: datetime
-) -> list[RunTarget | RunOutcome]:
+def run_targets(tenant: Tenant, names: list[str], now: datetime) -> list[RunTarget | RunOutcome]:
     """What each named (or every enabled) object's schedule would ask for now: its last closed
     partition (surveys: the trailing lookback ending with it). An object that has none yet is
     already a failed outcome."""
     from schedules import scheduled_window
 
-    objects = {obj.name: obj for obj in enabled_objects(Tenant(settings=settings))}
+    settings = tenant.settings
+    objects = {obj.name: obj for obj in enabled_objects(tenant)}
     unknown = [n for n in names if n not in objects]
     if unknown:
         raise GainsightError(
             f"Unknown or disabled object(s): {', '.join(unknown)}. Enabled objects:"
-            f" {', '.join(objects)} (enable others in gainsight.yaml)."
+            f" {', '.join(objects)} (enable others in the tenant's defs.yaml)."
         )
     targets: list[RunTarget | RunOutcome] = []
     for name in dict.fromkeys(names or objects):
         obj = objects[name]
         window = scheduled_window(obj, now)
         if window is None:
-            reason = (
-                f"no closed partition yet: start_date in gainsight.yaml is {settings.start_date}"
-            )
+            reason = f"no closed partition yet: start_date is {settings.start_date}"
             targets.append(RunOutcome(name, "Failed", "", reason=reason))
         else:
             targets.append(RunTarget.span(obj.job_name, *window, label=name))
@@ -292,7 +300,7 @@ def run_targets(
 
 
 def run_objects(
-    settings: Settings,
+    tenant: Tenant,
     names: list[str],
     instance: DagsterInstance,
     *,
@@ -302,7 +310,7 @@ def run_objects(
 ) -> list[RunOutcome]:
     """Run the last closed partition of each named (or every enabled) object, each in its own
     run of the object's job, one after the other; one object failing does not stop the others."""
-    targets = run_targets(settings, names, now or datetime.now(UTC))
+    targets = run_targets(tenant, names, now or datetime.now(UTC))
     outcomes = []
     with run_starter(instance, verbose=verbose) as starter:
         for target in targets:
@@ -314,13 +322,13 @@ def run_objects(
 
 def cmd_run(args: argparse.Namespace) -> int:
     ensure_dagster_home()
-    settings = load_settings()
+    tenant = chosen_tenant(args)
     # a missing or wrong setting is one line here, not the same failure in every run
-    resource_from_env()
+    resource_from_env(tenant)
     WarehouseResource(url=os.environ.get("WAREHOUSE_URL") or None).target  # noqa: B018
     with DagsterInstance.get() as instance:
         outcomes = run_objects(
-            settings,
+            tenant,
             list(args.objects),
             instance,
             verbose=args.verbose,

@@ -1,25 +1,22 @@
-"""``gainsight.yaml``: the sync settings, as a validated pydantic model.
+"""The sync settings of one Gainsight tenant, as a validated pydantic model.
 
-One section per concern (the primary CRM, then one per object). Bad settings stop before any call
-to Gainsight, with a message that names the key and says how to fix it. The file is found at
-``$GAINSIGHT_SETTINGS`` or, by default, ``gainsight.yaml`` at the project root; without a file the
-defaults below apply.
+They are the attributes of the tenant's ``gainsight_assets/defs/<tenant>/defs.yaml`` (the
+:class:`~gainsight_assets.component.GainsightComponent`), next to its ``name`` and
+``connection``. One section per concern (the primary CRM, then one per object). Bad settings stop
+before any call to Gainsight, with a message that names the key and says how to fix it; a key left
+out takes the default below.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_SETTINGS_PATH = PROJECT_ROOT / "gainsight.yaml"
-SETTINGS_ENV = "GAINSIGHT_SETTINGS"
 
 ACTIVITY_TYPES = ("EMAIL", "MEETING", "TYPE_MANUAL")
 SURVEY_ACTIVITY_TYPE = "SURVEY"
@@ -35,7 +32,7 @@ DEFAULT_CATEGORY_MAP = {
 
 
 class SettingsError(ValueError):
-    """``gainsight.yaml`` is invalid; the message lists every problem with its key and fix."""
+    """A tenant's settings are invalid; the message lists every problem with its key and fix."""
 
 
 class _Section(BaseModel):
@@ -44,7 +41,10 @@ class _Section(BaseModel):
 
 class PrimaryCrm(_Section):
     system: Literal["salesforce", "hubspot"] = "salesforce"
-    accounts_table: str = "salesforce.account"
+    # the JSON schema's pattern lets `dg check yaml` catch what the validator below explains
+    accounts_table: str = Field(
+        default="salesforce.account", json_schema_extra={"pattern": r"^[^.]+\.[^.]+$"}
+    )
     account_id_column: str = "id"
     name_column: str = "name"
     domain_column: str = "website"
@@ -115,7 +115,7 @@ class Surveys(_Section):
     )
     date_field: str = "ModifiedDate"
     response_limit: int = Field(default=500, ge=1)
-    lookback_days: int = Field(default=30, ge=1)
+    lookback_days: int = Field(default=30, ge=1, json_schema_extra={"maximum": MAX_LOOKBACK_DAYS})
     register_custom_fields: bool = False
     filter: dict[str, Any] | None = None
     gsid_field_override: str | None = None
@@ -251,27 +251,7 @@ class Settings(_Section):
         return override or self.gsid_field
 
 
-def settings_path() -> Path:
-    return Path(os.environ.get(SETTINGS_ENV) or DEFAULT_SETTINGS_PATH)
-
-
-def load_settings(path: Path | str | None = None) -> Settings:
-    """Read and validate the settings file (missing default file → the defaults)."""
-    path = Path(path) if path is not None else settings_path()
-    if not path.exists():
-        if path == DEFAULT_SETTINGS_PATH:
-            return Settings()
-        raise SettingsError(
-            f"Settings file {path} does not exist; fix {SETTINGS_ENV} or create it."
-        )
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as exc:
-        raise SettingsError(f"{path} is not valid YAML: {exc}") from exc
-    return parse_settings(raw, source=str(path))
-
-
-def parse_settings(raw: Any, *, source: str = "gainsight.yaml") -> Settings:
+def parse_settings(raw: Any, *, source: str = "settings") -> Settings:
     if not isinstance(raw, dict):
         raise SettingsError(f"{source} must be a mapping of sections, got {type(raw).__name__}.")
     try:

@@ -1,7 +1,7 @@
 """Auto-detection of survey response fields for the standard Gainsight survey schemas.
 
 Each output field has a list of candidate Gainsight field names, tried in order, case-insensitively
-and with or without the custom ``__gc``/``__c`` suffix. ``field_mappings`` in ``gainsight.yaml``
+and with or without the custom ``__gc``/``__c`` suffix. ``field_mappings`` in a tenant's ``defs.yaml``
 overrides any of them. README's survey section prints the same table.
 """
 

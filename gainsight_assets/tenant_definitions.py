@@ -30,7 +30,9 @@ def tenant_resource(tenant: Tenant) -> GainsightResource:
     """The tenant's connection, read from its environment variables when a run starts (the UI
     shows their names, never their values)."""
     return GainsightResource(
-        base_url=EnvVar(tenant.base_url_env), access_key=EnvVar(tenant.access_key_env)
+        base_url=EnvVar(tenant.base_url_env),
+        access_key=EnvVar(tenant.access_key_env),
+        base_url_env=tenant.base_url_env,
     )
 
 

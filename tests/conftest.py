@@ -22,7 +22,14 @@ from postgres_source import NoPostgres, PostgresSource, choose
 from resources.warehouse.throwaway_postgres import ThrowawayPostgresError, throwaway_postgres
 
 # Tests never touch a real tenant or the developer's own instance/warehouse.
-for name in ("GAINSIGHT_BASE_URL", "GAINSIGHT_ACCESS_KEY", "WAREHOUSE_URL", "GAINSIGHT_SETTINGS"):
+for name in (
+    "GAINSIGHT_BASE_URL",
+    "GAINSIGHT_ACCESS_KEY",
+    "EMEA_GAINSIGHT_BASE_URL",
+    "EMEA_GAINSIGHT_ACCESS_KEY",
+    "WAREHOUSE_URL",
+    "GAINSIGHT_DEFS_FOLDER",
+):
     os.environ.pop(name, None)
 
 DEMO_ANCHOR = datetime(2025, 3, 12, 12, 0, tzinfo=UTC)  # a Wednesday, noon UTC

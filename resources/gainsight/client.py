@@ -247,8 +247,10 @@ class GainsightClient:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.time,
+        base_url_setting: str = "GAINSIGHT_BASE_URL",
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.base_url_setting = base_url_setting  # where the URL came from, for messages
         self.page_size = page_size
         self.retry = retry or RetryPolicy()
         self.limiter = limiter or RateLimiter(90, 60.0)
@@ -641,7 +643,7 @@ class GainsightClient:
             return
         host = httpx.URL(self.base_url).host
         raise GainsightConfigError(
-            f"Cannot reach Gainsight at {host}: {problem}. Check GAINSIGHT_BASE_URL"
+            f"Cannot reach Gainsight at {host}: {problem}. Check {self.base_url_setting}"
             f" (now {self.base_url}); it must be your tenant's root URL, like"
             " https://acme.gainsightcloud.com."
         ) from None

@@ -107,6 +107,10 @@ class GainsightResource(ConfigurableResource):
     access_key: str = Field(
         description="Gainsight REST API access key (env GAINSIGHT_ACCESS_KEY). Never logged."
     )
+    base_url_env: str = Field(
+        default="GAINSIGHT_BASE_URL",
+        description="The environment variable base_url comes from, named in error messages.",
+    )
     page_size: int = Field(
         default=MAX_PAGE_SIZE, description="Records per query call; Gainsight's maximum is 5000."
     )
@@ -191,6 +195,7 @@ class GainsightResource(ConfigurableResource):
         )
         return GainsightClient(
             base_url=base_url,
+            base_url_setting=self.base_url_env,
             access_key=self.access_key,
             page_size=self.page_size,
             timeout=self.timeout_seconds,

@@ -9,9 +9,9 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.partitions import partition_tags
-from gainsight_assets.settings import Settings, load_settings, parse_settings
+from gainsight_assets.settings import Settings, parse_settings
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings
 from resources.warehouse import TableRef, WarehouseResource
 from tests.assets.helpers import failure_message, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_KEY
@@ -21,7 +21,7 @@ WEEK = "2025-03-03"  # a closed week inside the demo data
 
 @pytest.fixture
 def demo_settings() -> Settings:
-    return load_settings(DEMO_SETTINGS)
+    return load_settings(DEFAULT_TENANT_FILE)
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ import polars as pl
 import pytest
 
 from gainsight_assets.demo.generator import DemoDataset, generate_dataset
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.demo.server import DemoTenant
 from gainsight_assets.partitions import partition_tags
-from gainsight_assets.settings import Settings, load_settings
+from gainsight_assets.settings import Settings
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings
 from tests.assets.helpers import exists, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
 
@@ -34,7 +34,7 @@ def tenant(small_dataset: DemoDataset) -> Iterator[DemoTenant]:
 
 @pytest.fixture
 def settings() -> Settings:
-    return load_settings(DEMO_SETTINGS)
+    return load_settings(DEFAULT_TENANT_FILE)
 
 
 def first_ids(dataset: DemoDataset, name: str, count: int) -> list[str]:

@@ -17,8 +17,9 @@ from psycopg import sql
 
 from gainsight_assets.cli import main
 from gainsight_assets.demo import runner
-from gainsight_assets.demo.runner import DEMO_SETTINGS
+from gainsight_assets.tenants import DEFS_FOLDER_ENV
 from resources.warehouse import TableRef, WarehouseResource
+from tests.tenant_folders import tenant_folder
 
 JOB = "gainsight_companies_sync"
 
@@ -154,8 +155,9 @@ def test_the_demo_fills_every_table_on_postgres(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("WAREHOUSE_URL", fresh_database)
+    # one tenant is enough to prove the Postgres path (the DuckDB demo test runs both)
+    monkeypatch.setenv(DEFS_FOLDER_ENV, str(tenant_folder(tmp_path)))
     # run_demo sets these for its own tenant; monkeypatch puts them back afterwards
-    monkeypatch.setenv("GAINSIGHT_SETTINGS", str(DEMO_SETTINGS))
     monkeypatch.setenv("GAINSIGHT_BASE_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("GAINSIGHT_ACCESS_KEY", "unused")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # a call budget of its own

@@ -11,16 +11,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from dagster import Definitions, instance_for_test
+from dagster import instance_for_test
 
+from gainsight_assets.component import scaffold_yaml
+from gainsight_assets.definitions import build_code_location
 from gainsight_assets.demo.generator import generate_dataset
 from gainsight_assets.demo.server import DemoTenant
 from gainsight_assets.objects import enabled_objects
 from gainsight_assets.partitions import partition_tags, trailing_window
-from gainsight_assets.resource_defs import build_resources
-from gainsight_assets.settings import parse_settings
-from gainsight_assets.tenant import Tenant
-from gainsight_assets.tenant_definitions import build_tenant_definitions
+from gainsight_assets.tenants import DEFS_FOLDER_ENV, load_tenants
 from resources.warehouse import TableRef, WarehouseResource
 from tests.assets.helpers import load_accounts
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
@@ -30,14 +29,11 @@ WRONG_KEY = "revoked-key-00112233445566"
 TABLES = ("companies", "activities", "survey_responses", "product_usage")
 
 
-def tenant(name: str, accounts_table: str) -> Tenant:
-    settings = parse_settings({"primary_crm": {"accounts_table": accounts_table}})
-    return Tenant(
-        name=name,
-        settings=settings,
-        base_url_env=f"{name.upper()}_GAINSIGHT_BASE_URL",
-        access_key_env=f"{name.upper()}_GAINSIGHT_ACCESS_KEY",
-    )
+def write_tenant(folder: Path, name: str, accounts_table: str) -> None:
+    """The tenant's defs.yaml, as ``dg scaffold defs`` writes it, with its CRM table."""
+    (folder / name).mkdir(parents=True)
+    text = scaffold_yaml(name).replace("salesforce.account", accounts_table)
+    (folder / name / "defs.yaml").write_text(text)
 
 
 @pytest.fixture
@@ -56,22 +52,21 @@ def test_a_revoked_key_fails_its_tenant_alone(
     servers, duckdb_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     north_server, south_server = servers
-    north = tenant("north", "salesforce.account")
-    south = tenant("south", "hubspot.companies")
+    folder = tmp_path / "defs"
+    write_tenant(folder, "north", "salesforce.account")
+    write_tenant(folder, "south", "hubspot.companies")
+    monkeypatch.setenv(DEFS_FOLDER_ENV, str(folder))
+    monkeypatch.setenv("WAREHOUSE_URL", duckdb_url)
+    tenants = load_tenants()
+    north, south = tenants["north"], tenants["south"]
     load_accounts(duckdb_url, north_server.dataset.crm_accounts, "salesforce.account")
     load_accounts(duckdb_url, south_server.dataset.crm_accounts, "hubspot.companies")
     for who, server, key in ((north, north_server, DEMO_KEY), (south, south_server, WRONG_KEY)):
         monkeypatch.setenv(who.base_url_env, server.base_url)
         monkeypatch.setenv(who.access_key_env, key)
-    shared = {
-        k: v for k, v in build_resources(warehouse_url=duckdb_url).items() if k != "gainsight"
-    }
-    defs = Definitions.merge(
-        build_tenant_definitions(north),
-        build_tenant_definitions(south),
-        Definitions(resources=shared),
-    )
-    res = {**shared, **(defs.resources or {})}
+    # the code location as Dagster loads it: both tenants plus the shared warehouse
+    defs = build_code_location()
+    res = dict(defs.resources or {})
 
     outcomes: dict[tuple[str, str], object] = {}
     with instance_for_test() as instance:

@@ -21,8 +21,8 @@ import pytest
 from dagster_graphql import DagsterGraphQLClient
 
 from gainsight_assets.cli import main
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.settings import PROJECT_ROOT
+from gainsight_assets.tenants import load_tenants
 from resources.warehouse import TableRef, WarehouseResource
 from tests.assets.helpers import load_accounts
 from tests.conftest import DEMO_KEY
@@ -32,7 +32,6 @@ RUN_ENV = (
     "DAGSTER_HOME",
     "GAINSIGHT_BASE_URL",
     "GAINSIGHT_ACCESS_KEY",
-    "GAINSIGHT_SETTINGS",
     "WAREHOUSE_URL",
     "TMPDIR",
 )
@@ -117,7 +116,6 @@ def webserver(
         "DAGSTER_HOME": str(home),
         "GAINSIGHT_BASE_URL": demo_tenant.base_url,  # a thread of this process, on loopback
         "GAINSIGHT_ACCESS_KEY": DEMO_KEY,
-        "GAINSIGHT_SETTINGS": str(DEMO_SETTINGS),
         "WAREHOUSE_URL": url,
         "TMPDIR": str(tmp_path),  # the client's call budget file, one for this test
     }
@@ -167,20 +165,24 @@ def test_a_run_submitted_over_graphql_fills_the_table(webserver) -> None:
 def test_the_ui_lists_schedules_sensors_and_the_gate_check(webserver) -> None:
     [repo] = webserver.graphql(REPOSITORY_QUERY)["repositoriesOrError"]["nodes"]
     assert repo["location"]["name"] == "gainsight"
+    # every tenant of the defs folder, each under its own names (default and emea as shipped)
+    tenants = load_tenants().values()
     assert {s["name"] for s in repo["schedules"]} == {
-        "gainsight_companies_sync_schedule",
-        "gainsight_activities_sync_schedule",
-        "gainsight_surveys_sync_schedule",
-        "gainsight_product_usage_sync_schedule",
-        "gainsight_deleted_records_sync_schedule",
+        tenant.named(f"gainsight_{name}_sync_schedule")
+        for tenant in tenants
+        for name in ("companies", "activities", "surveys", "product_usage", "deleted_records")
     }
     assert {s["name"] for s in repo["sensors"]} == {
-        "gainsight_gate_sensor",
-        "gainsight_run_all_sensor",
-        "gainsight_failure_sensor",
-        "gainsight_freshness_sensor",
-        "customer_usage_after_usage_sensor",
-        "product_usage_after_deletions_sensor",
+        tenant.named(name)
+        for tenant in tenants
+        for name in (
+            "gainsight_gate_sensor",
+            "gainsight_run_all_sensor",
+            "gainsight_failure_sensor",
+            "gainsight_freshness_sensor",
+            "customer_usage_after_usage_sensor",
+            "product_usage_after_deletions_sensor",
+        )
     }
     checks = {
         tuple(node["assetKey"]["path"]): {

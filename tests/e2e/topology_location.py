@@ -39,4 +39,4 @@ def every_minute(context: ScheduleEvaluationContext) -> RunRequest | SkipReason:
     return RunRequest(partition_key=day.isoformat())
 
 
-defs = Definitions.merge(production.defs, Definitions(schedules=[every_minute]))
+defs = Definitions.merge(production.build_code_location(), Definitions(schedules=[every_minute]))

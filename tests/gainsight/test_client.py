@@ -568,3 +568,18 @@ def test_describe_answered_without_the_list_wrapper(clock: FakeClock) -> None:
         )
     )
     assert make_client(clock).describe("Company").field_names == ["Gsid"]
+
+
+def test_an_unreachable_host_names_the_tenants_own_variable() -> None:
+    """A second tenant's URL comes from its own variable: the message names that one."""
+    from gainsight_assets.tenant import Tenant
+    from gainsight_assets.tenant_definitions import tenant_resource
+
+    tenant = Tenant(name="emea", base_url_env="EMEA_GAINSIGHT_BASE_URL")
+    with respx.mock:
+        respx.post(QUERY).mock(side_effect=REFUSED)
+        resource = tenant_resource(tenant).model_copy(
+            update={"base_url": BASE, "access_key": KEY}
+        )
+        with pytest.raises(GainsightConfigError, match="Check EMEA_GAINSIGHT_BASE_URL \\(now"):
+            collect(resource.client)

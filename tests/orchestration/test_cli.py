@@ -16,17 +16,16 @@ import yaml
 from dagster import DagsterEventType, DagsterInstance, RunsFilter, serialize_value
 
 from gainsight_assets.cli import main
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.demo.server import Fault
 from gainsight_assets.failures import failure_reason
 from gainsight_assets.objects import enabled_objects
 from gainsight_assets.operations import sync_status
 from gainsight_assets.partitions import last_closed_partition
-from gainsight_assets.settings import DEFAULT_SETTINGS_PATH, load_settings
-from gainsight_assets.tenant import Tenant
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, pick_tenant
 from resources.warehouse import WarehouseResource
 from tests.assets.helpers import exists, load_accounts, read
 from tests.conftest import DEMO_KEY
+from tests.tenant_folders import tenant_folder
 from tests.unit.test_words import INTERNAL_WORDS
 
 OBJECTS = ("companies", "activities", "surveys", "product_usage", "deleted_records")
@@ -40,7 +39,9 @@ def cli_env(
     env = {
         "GAINSIGHT_BASE_URL": demo_tenant.base_url,
         "GAINSIGHT_ACCESS_KEY": DEMO_KEY,
-        "GAINSIGHT_SETTINGS": str(DEMO_SETTINGS),
+        # a copy of tenant default alone: the code location these tests start runs in has
+        # one tenant, whose settings write_settings may change
+        "GAINSIGHT_DEFS_FOLDER": str(tenant_folder(tmp_path)),
         "WAREHOUSE_URL": duckdb_url,
     }
     for name, value in env.items():
@@ -59,12 +60,10 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, s
 
 
 def write_settings(tmp_path: Path, monkeypatch, change) -> Path:
-    raw = yaml.safe_load(DEMO_SETTINGS.read_text())
-    change(raw)
-    path = tmp_path / "gainsight.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    monkeypatch.setenv("GAINSIGHT_SETTINGS", str(path))
-    return path
+    """Tenant default with ``change`` applied to its attributes, for the CLI and its runs."""
+    folder = tenant_folder(tmp_path / "changed", change)
+    monkeypatch.setenv("GAINSIGHT_DEFS_FOLDER", str(folder))
+    return folder / "default" / "defs.yaml"
 
 
 def status_rows(out: str) -> dict[str, str]:
@@ -118,12 +117,60 @@ def test_missing_connection_variables_are_named(
     assert "gainsight-sync demo" in err
 
 
-def test_a_missing_settings_file_is_named(cli_env, capsys, monkeypatch, tmp_path: Path) -> None:
-    missing = tmp_path / "nope.yaml"
-    monkeypatch.setenv("GAINSIGHT_SETTINGS", str(missing))
+def test_a_missing_defs_folder_is_named(cli_env, capsys, monkeypatch, tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    monkeypatch.setenv("GAINSIGHT_DEFS_FOLDER", str(missing))
     code, _, err = run_cli(capsys, "settings", "--offline")
     assert code == 1
-    assert f"Settings file {missing} does not exist" in err
+    assert f"Defs folder {missing} does not exist" in err
+
+
+def test_a_bad_setting_is_one_line_per_problem_naming_the_key(
+    cli_env, capsys, monkeypatch, tmp_path: Path
+) -> None:
+    def change(raw: dict) -> None:
+        raw["surveys"]["lookback_days"] = 45
+        raw["primary_crm"]["acounts_table"] = "x.y"
+
+    path = write_settings(tmp_path, monkeypatch, change)
+    code, out, err = run_cli(capsys, "status")
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        f"gainsight-sync status: {path} has 2 problem(s):",
+        "  - `primary_crm.acounts_table`: unknown key; remove it or check its spelling against"
+        " README's settings table",
+        "  - `surveys.lookback_days`: is 45, but the survey lookback is capped at 30 days; set it"
+        " to 30 or less",
+    ]
+
+
+def test_tenant_picks_a_tenant_and_an_unknown_one_lists_them(
+    cli_env, capsys, monkeypatch, tmp_path: Path
+) -> None:
+    folder = tenant_folder(tmp_path / "two")
+    tenant_folder(
+        tmp_path / "two",
+        lambda raw: raw["surveys"].update(response_limit=7),
+        name="emea",
+        base=DEFAULT_TENANT_FILE.parent.parent / "emea" / "defs.yaml",
+    )
+    monkeypatch.setenv("GAINSIGHT_DEFS_FOLDER", str(folder))
+    code, out, err = run_cli(capsys, "settings", "--offline", "--json", "--tenant", "emea")
+    assert code == 0, err
+    assert json.loads(out)["surveys"]["response_limit"] == 7
+    assert json.loads(out)["primary_crm"]["accounts_table"] == "hubspot.companies"
+    code, out, err = run_cli(capsys, "settings", "--offline", "--json")  # default: `default`
+    assert code == 0, err
+    assert json.loads(out)["primary_crm"]["accounts_table"] == "salesforce.account"
+    code, _, err = run_cli(capsys, "status", "--tenant", "apac")
+    assert code == 1
+    assert err.strip() == "gainsight-sync status: No tenant 'apac'; the tenants are default, emea."
+    # tenant emea's connection is the variables its defs.yaml names
+    code, _, err = run_cli(capsys, "validate", "--tenant", "emea")
+    assert code == 1
+    assert err.startswith(
+        "gainsight-sync validate: EMEA_GAINSIGHT_BASE_URL and EMEA_GAINSIGHT_ACCESS_KEY not set."
+    )
 
 
 def test_objects_lists_every_object_of_the_tenant(cli_env, capsys, demo_dataset) -> None:
@@ -189,7 +236,7 @@ def sample_table(out: str) -> dict[str, tuple[int, str]]:
 
 
 def pasted_yaml(out: str) -> list[str]:
-    block = out.split("# Paste under activity.category_map in gainsight.yaml:\n")[1]
+    block = out.split("# Paste under activity.category_map in ")[1].split(":\n", 1)[1]
     return block.split("\n\n")[0].splitlines()
 
 
@@ -215,9 +262,10 @@ def test_sample_activities_counts_maps_and_suggests(cli_env, capsys, demo_datase
 
 
 def test_the_paste_block_has_one_key_per_category_however_it_is_spelled(
-    cli_env, capsys, monkeypatch
+    cli_env, capsys, monkeypatch, tmp_path: Path
 ) -> None:
-    monkeypatch.setenv("GAINSIGHT_SETTINGS", str(DEFAULT_SETTINGS_PATH))  # no "milestone" mapping
+    # the default category_map: no "milestone" mapping
+    write_settings(tmp_path, monkeypatch, lambda raw: raw["activity"].pop("category_map"))
     code, out, err = run_cli(capsys, "sample-activities")
     assert code == 0, err
     table = sample_table(out)
@@ -276,7 +324,7 @@ def summary(out: str) -> dict[str, dict[str, str | None]]:
 
 
 def last_closed(name: str) -> str:
-    [obj] = [o for o in enabled_objects(Tenant(settings=load_settings())) if o.name == name]
+    [obj] = [o for o in enabled_objects(pick_tenant(None)) if o.name == name]
     key = last_closed_partition(obj.asset.partitions_def, datetime.now(UTC))
     assert key is not None
     return key
@@ -343,7 +391,7 @@ def test_run_prints_one_summary_line_and_the_run_is_the_code_locations(
     assert rows["companies"] == f"Completed {partition} just now"
     assert all(rows[name] == "Never run" for name in OBJECTS if name != "companies")
     with DagsterInstance.get() as instance:
-        later = sync_status(load_settings(), instance, now=time.time() + 5 * 60 + 1)
+        later = sync_status(pick_tenant(), instance, now=time.time() + 5 * 60 + 1)
     assert later[0].object == "companies" and later[0].state == "Completed"
     assert later[0].when == "5 min ago"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from gainsight_assets.cli import main
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.demo.server import DemoTenant
 from tests.conftest import DEMO_KEY
 
@@ -18,7 +17,6 @@ def test_validate_lists_a_missing_deletion_log(
     with DemoTenant(dataset, access_key=DEMO_KEY) as tenant:
         monkeypatch.setenv("GAINSIGHT_BASE_URL", tenant.base_url)
         monkeypatch.setenv("GAINSIGHT_ACCESS_KEY", DEMO_KEY)
-        monkeypatch.setenv("GAINSIGHT_SETTINGS", str(DEMO_SETTINGS))
         code = main(["validate"])
     out, err = capsys.readouterr()
     assert code == 0, err

@@ -9,10 +9,9 @@ from pathlib import Path
 import pytest
 
 from gainsight_assets.definitions import build_definitions
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
 from gainsight_assets.partitions import partition_tags
-from gainsight_assets.settings import load_settings
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings
 from tests.assets.helpers import load_accounts, read, resources, run_object
 from tests.conftest import DEMO_KEY
 
@@ -30,7 +29,7 @@ def synced(demo_tenant, demo_dataset, tmp_path_factory: pytest.TempPathFactory):
     url = f"duckdb:///{tmp / 'warehouse.duckdb'}"
     load_accounts(url, demo_dataset.crm_accounts)
     res = resources(demo_tenant.base_url, DEMO_KEY, url, tmp)
-    settings = load_settings(DEMO_SETTINGS)
+    settings = load_settings(DEFAULT_TENANT_FILE)
     # a little wider than the week, so the refresh must pick the week's partitions itself
     runs = {
         "activities": partition_tags("2025-03-02-00:00", "2025-03-10-20:00"),

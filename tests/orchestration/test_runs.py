@@ -85,16 +85,13 @@ def test_the_summary_line_reads_the_runs_metadata_once_per_asset(incomplete, sho
 def test_a_failed_run_has_its_reason_on_the_line() -> None:
     @asset
     def broken() -> None:
-        raise ValueError("the setting `x` is wrong: fix it in gainsight.yaml\nsecond line")
+        raise ValueError("the setting `x` is wrong: fix it in defs.yaml\nsecond line")
 
     with instance_for_test() as instance:
         result = materialize([broken], instance=instance, raise_on_error=False)
         outcome = outcome_of(instance, result.run_id, "companies")
     assert outcome.status == "Failed" and not outcome.ok
-    assert (
-        outcome.reason
-        == "ValueError: the setting `x` is wrong: fix it in gainsight.yaml second line"
-    )
+    assert outcome.reason == "ValueError: the setting `x` is wrong: fix it in defs.yaml second line"
     assert outcome.line().endswith(outcome.reason)
 
 

@@ -10,10 +10,10 @@ import pytest
 from dagster import Definitions, PartitionKeyRange, build_schedule_context
 
 from gainsight_assets.definitions import build_definitions
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
 from gainsight_assets.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
-from gainsight_assets.settings import Settings, load_settings, parse_settings
+from gainsight_assets.settings import Settings, parse_settings
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings
 from resources.warehouse import WarehouseResource
 from tests.assets.helpers import load_accounts, resources
 
@@ -41,7 +41,7 @@ def utc(*parts: int) -> datetime:
 
 @pytest.fixture(params=["defaults", "demo"])
 def settings(request: pytest.FixtureRequest) -> Settings:
-    return Settings() if request.param == "defaults" else load_settings(DEMO_SETTINGS)
+    return Settings() if request.param == "defaults" else load_settings(DEFAULT_TENANT_FILE)
 
 
 def definitions(settings: Settings, warehouse_url: str, tmp: Path) -> Definitions:

@@ -27,11 +27,11 @@ from dagster import (
 
 import sensors
 from gainsight_assets.definitions import build_definitions, build_resources
-from gainsight_assets.demo.runner import DEMO_SETTINGS
 from gainsight_assets.objects import SYNC_TAG
 from gainsight_assets.partitions import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
-from gainsight_assets.settings import Settings, load_settings, parse_settings
+from gainsight_assets.settings import Settings, parse_settings
 from gainsight_assets.tenant import DEFAULT_TENANT, TENANT_TAG
+from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings
 from tests.assets.helpers import exists, load_accounts, read, resources, run_object
 from tests.conftest import DEMO_ANCHOR, DEMO_KEY
 
@@ -196,7 +196,7 @@ def test_the_gate_sensor_observes_the_accounts_each_time_it_looks(
 # -- run all ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("settings", [Settings(), load_settings(DEMO_SETTINGS)])
+@pytest.mark.parametrize("settings", [Settings(), load_settings(DEFAULT_TENANT_FILE)])
 def test_run_all_requests_what_each_schedule_would(
     settings: Settings, instance, offline, duckdb_url: str, demo_dataset
 ) -> None:
@@ -496,7 +496,7 @@ def test_usage_landing_requests_the_same_weeks_customer_usage(
     instance, online, duckdb_url: str, demo_dataset
 ) -> None:
     load_accounts(duckdb_url, demo_dataset.crm_accounts)
-    settings = load_settings(DEMO_SETTINGS)
+    settings = load_settings(DEFAULT_TENANT_FILE)
     defs = build_definitions(settings, resources=online)
     name = "customer_usage_after_usage_sensor"
     before = tick(defs, name, instance, online)
@@ -524,7 +524,7 @@ def test_a_week_refreshed_after_its_usage_landed_is_not_refreshed_again(
     """As after `gainsight-sync demo`: usage synced over three weeks in one run, the last week
     refreshed right away; then the UI starts and the sensor looks for the first time."""
     load_accounts(duckdb_url, demo_dataset.crm_accounts)
-    settings = load_settings(DEMO_SETTINGS)
+    settings = load_settings(DEFAULT_TENANT_FILE)
     defs = build_definitions(settings, resources=online)
     name = "customer_usage_after_usage_sensor"
     weeks = ["2025-02-17", "2025-02-24", "2025-03-03"]

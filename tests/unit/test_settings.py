@@ -1,4 +1,4 @@
-"""gainsight.yaml: defaults, every validation rule, and errors that name the key and fix."""
+"""A tenant's settings: defaults, every validation rule, and errors that name the key and fix."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from gainsight_assets.settings import (
     DEFAULT_CATEGORY_MAP,
     Settings,
     SettingsError,
-    load_settings,
     parse_settings,
 )
+from gainsight_assets.tenants import load_settings
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -28,11 +28,17 @@ def test_defaults_match_the_documented_settings() -> None:
     assert s.product_usage.aggregate.function == "sum"
 
 
-def test_shipped_files_are_valid() -> None:
-    assert load_settings(PROJECT / "gainsight.yaml") == Settings()
-    demo = load_settings(PROJECT / "gainsight_assets" / "demo" / "gainsight.yaml")
-    assert demo.surveys.mode == "multiple" and len(demo.surveys.objects) >= 2
-    assert demo.product_usage.aggregate.enabled
+def test_shipped_tenants_are_valid_and_differ() -> None:
+    default = load_settings(PROJECT / "gainsight_assets" / "defs" / "default" / "defs.yaml")
+    assert default.surveys.mode == "multiple" and len(default.surveys.objects) >= 2
+    assert default.product_usage.aggregate.enabled
+    assert load_settings() == default  # the command line's tenant when none is named
+    emea = load_settings(PROJECT / "gainsight_assets" / "defs" / "emea" / "defs.yaml")
+    assert (emea.primary_crm.system, emea.primary_crm.accounts_table) == (
+        "hubspot",
+        "hubspot.companies",
+    )
+    assert emea != default
 
 
 @pytest.mark.parametrize(
@@ -99,11 +105,15 @@ def test_filter_accepts_json_text() -> None:
     assert s.surveys.filter["conditions"][0]["operator"] == "GTE"
 
 
-def test_settings_path_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "g.yaml"
-    path.write_text("surveys:\n  response_limit: 7\n")
-    monkeypatch.setenv("GAINSIGHT_SETTINGS", str(path))
-    assert load_settings().surveys.response_limit == 7
-    monkeypatch.setenv("GAINSIGHT_SETTINGS", str(tmp_path / "missing.yaml"))
+def test_the_defs_folder_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "only" / "defs.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        "type: gainsight_assets.GainsightComponent\n"
+        "attributes:\n  surveys:\n    response_limit: 7\n"
+    )
+    monkeypatch.setenv("GAINSIGHT_DEFS_FOLDER", str(tmp_path))
+    assert load_settings().surveys.response_limit == 7  # the only tenant, whatever its name
+    monkeypatch.setenv("GAINSIGHT_DEFS_FOLDER", str(tmp_path / "missing"))
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings()

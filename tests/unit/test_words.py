@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The one place these words are written: the list of words that must not be.
 INTERNAL_WORDS = ("seed", "wizard", "accordion")
 FOLDERS = ("gainsight_assets", "resources", "schedules", "sensors", "benchmarks", "tests", "deploy")
-FILES = ("README.md", "BENCHMARKS.md", "gainsight.yaml", "pyproject.toml", "workspace.yaml")
+FILES = ("README.md", "BENCHMARKS.md", "pyproject.toml", "workspace.yaml")
 SUFFIXES = {".py", ".md", ".yaml", ".yml", ".toml", ".txt", ".tpl", ""}
 WORD = re.compile(r"(?i)\b(" + "|".join(INTERNAL_WORDS) + r")")
 TRACKER_ITEM = re.compile(r"(?i)\bissues?[ -]?#?\d+\b|(?<![\w&/#])#\d+\b")
