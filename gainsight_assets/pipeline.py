@@ -192,11 +192,11 @@ def build_object_asset(spec: ObjectSpec, tenant: Tenant) -> AssetsDefinition:
             run.write_unmatched(
                 [rows for _, rows, _ in unmatched], pl.concat([ids for *_, ids in unmatched])
             )
-        finished = spec.finish(
-            run,
-            pl.concat(matched, how="diagonal_relaxed") if matched else pl.DataFrame(),
-            pl.concat(read, how="diagonal_relaxed") if read else pl.DataFrame(),
-        )
+            unmatched.clear()
+        finished = spec.finish(run, _concat(matched), _concat(read))
+        # the generator stays suspended while the IO manager writes: hold only the output
+        matched.clear()
+        read.clear()
         if spec.results is not None:
             yield from spec.results(run, finished)
             return
@@ -211,6 +211,10 @@ def build_object_asset(spec: ObjectSpec, tenant: Tenant) -> AssetsDefinition:
         )
 
     return _sync
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
 
 def _read(run: SyncRun, query: Query) -> pl.DataFrame:
