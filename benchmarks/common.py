@@ -110,7 +110,7 @@ def _serve(spec: dict[str, Any], conn: Connection) -> None:
     from gainsight_assets.demo.server import DemoTenant
 
     started = time.perf_counter()
-    dataset = generate_dataset(anchor=ANCHOR, variant=7, **spec["dataset"])
+    dataset = generate_dataset(**{"anchor": ANCHOR, "variant": 7, **spec["dataset"]})
     counts = {}
     for count in spec.get("counts", []):
         frame = dataset.objects[count.object]
@@ -159,8 +159,14 @@ class TenantProcess:
         self._conn, child = SPAWN.Pipe()
         self._process = SPAWN.Process(target=_serve, args=(self.spec, child), daemon=True)
         self._process.start()
-        if not self._conn.poll(600):
-            raise TimeoutError("the demo tenant did not start in 600s")
+        deadline = time.monotonic() + 600
+        while not self._conn.poll(1):
+            if not self._process.is_alive():  # its traceback is on stderr
+                raise RuntimeError(
+                    f"the demo tenant's process exited ({self._process.exitcode}) before serving"
+                )
+            if time.monotonic() > deadline:
+                raise TimeoutError("the demo tenant did not start in 600s")
         self.info = self._conn.recv()
         self._http = httpx.Client(timeout=30)
         return self
