@@ -11,13 +11,16 @@ fixture hands out is decided once, after collection and only if such a test was 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 import pytest
 from postgres_source import NoPostgres, PostgresSource, choose
+from psycopg.conninfo import conninfo_to_dict
 
 from resources.warehouse.throwaway_postgres import ThrowawayPostgresError, throwaway_postgres
 
@@ -113,3 +116,24 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home.mkdir()
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
+
+
+@pytest.fixture(scope="module")
+def dagster_db(postgres_url: str) -> Iterator[dict[str, str]]:
+    """A fresh database for Dagster's own storage (runs, events, pools) on the session's
+    PostgreSQL, dropped afterwards: its host, port, user, password and name."""
+    name = f"dagster_test_{uuid.uuid4().hex[:12]}"
+    info = conninfo_to_dict(postgres_url)
+    with psycopg.connect(postgres_url, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield {
+            "host": str(info.get("host") or "127.0.0.1"),
+            "port": str(info.get("port") or "5432"),
+            "user": str(info.get("user") or "postgres"),
+            "password": str(info.get("password") or ""),
+            "db": name,
+        }
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import uuid
-from collections.abc import Iterator
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -21,7 +20,6 @@ import psycopg
 import pytest
 import yaml
 from dagster import DagsterEventType, DagsterInstance
-from psycopg.conninfo import conninfo_to_dict
 
 from gainsight_assets.demo.generator import generate_dataset
 from gainsight_assets.demo.server import DemoTenant, Fault
@@ -85,25 +83,16 @@ sys.exit(0 if result.success else 1)
 """
 
 
-@pytest.fixture
-def instance_db(postgres_url: str) -> Iterator[dict]:
-    """A fresh database for Dagster's own storage, dropped afterwards."""
-    name = f"dagster_pools_{uuid.uuid4().hex[:10]}"
-    info = conninfo_to_dict(postgres_url)
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield {
-            "hostname": str(info.get("host") or "127.0.0.1"),
-            "port": int(info.get("port") or 5432),
-            "username": str(info.get("user") or "postgres"),
-            "password": str(info.get("password") or ""),
-            "db_name": name,
-            "scheme": "postgresql+psycopg2",  # dagster-postgres' driver
-        }
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+def postgres_db(db: dict[str, str]) -> dict:
+    """``dagster_db`` as the instance's ``storage.postgres.postgres_db``."""
+    return {
+        "hostname": db["host"],
+        "port": int(db["port"]),
+        "username": db["user"],
+        "password": db["password"],
+        "db_name": db["db"],
+        "scheme": "postgresql+psycopg2",  # dagster-postgres' driver
+    }
 
 
 def step_spans(instance: DagsterInstance, run_id: str) -> tuple[float, float]:
@@ -125,7 +114,7 @@ def overlaps(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 
 def test_a_tenants_steps_take_turns_and_tenants_run_side_by_side(
-    instance_db: dict, postgres_url: str, tmp_path: Path
+    dagster_db: dict[str, str], postgres_url: str, tmp_path: Path
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
     names = [f"north_{suffix}", f"south_{suffix}"]
@@ -135,7 +124,7 @@ def test_a_tenants_steps_take_turns_and_tenants_run_side_by_side(
     (home / "dagster.yaml").write_text(
         yaml.safe_dump(
             {
-                "storage": {"postgres": {"postgres_db": instance_db}},
+                "storage": {"postgres": {"postgres_db": postgres_db(dagster_db)}},
                 "concurrency": {"pools": {"default_limit": 1, "granularity": "op"}},
                 "telemetry": {"enabled": False},
             }

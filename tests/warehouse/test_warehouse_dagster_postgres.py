@@ -6,7 +6,6 @@ A fresh database ``dagster_test_<random>`` is created for the module and dropped
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import polars as pl
@@ -21,32 +20,12 @@ from dagster import (
     execute_job,
     materialize,
 )
-from psycopg.conninfo import conninfo_to_dict
 from warehouse_helpers import drop_schemas
 
 from resources.warehouse import TableRef, WarehouseIOManager, WarehouseResource, parse_warehouse_url
 
 HERE = Path(__file__).resolve().parent
 DEPLOY_CONFIG = HERE.parents[1] / "deploy" / "dagster.postgres.yaml"
-
-
-@pytest.fixture(scope="module")
-def dagster_db(postgres_url: str) -> Iterator[dict[str, str]]:
-    name = f"dagster_test_{uuid.uuid4().hex[:12]}"
-    info = conninfo_to_dict(postgres_url)
-    with psycopg.connect(postgres_url, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield {
-            "host": str(info.get("host") or "127.0.0.1"),
-            "port": str(info.get("port") or "5432"),
-            "user": str(info.get("user") or "postgres"),
-            "password": str(info.get("password") or ""),
-            "db": name,
-        }
-    finally:
-        with psycopg.connect(postgres_url, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _write_instance_yaml(directory: Path, db: dict[str, str]) -> None:
