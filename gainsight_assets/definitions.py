@@ -12,6 +12,7 @@ gets no asset, job or schedule. Building definitions makes no network call and w
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 
 import dagster as dg
@@ -68,6 +69,16 @@ def build_code_location() -> Definitions:
     )
 
 
+@functools.cache
+def _code_location(defs_folder: str | None) -> Definitions:
+    return build_code_location()
+
+
 @dg.definitions
 def defs() -> Definitions:
-    return build_code_location()
+    """The code location, built once per process for each ``GAINSIGHT_DEFS_FOLDER``.
+
+    Dagster resolves this function twice when it loads a code location (once to record how to
+    load it again, once to build the repository); building it once halves the load.
+    """
+    return _code_location(os.environ.get(DEFS_FOLDER_ENV))
