@@ -578,8 +578,6 @@ def test_an_unreachable_host_names_the_tenants_own_variable() -> None:
     tenant = Tenant(name="emea", base_url_env="EMEA_GAINSIGHT_BASE_URL")
     with respx.mock:
         respx.post(QUERY).mock(side_effect=REFUSED)
-        resource = tenant_resource(tenant).model_copy(
-            update={"base_url": BASE, "access_key": KEY}
-        )
+        resource = tenant_resource(tenant).model_copy(update={"base_url": BASE, "access_key": KEY})
         with pytest.raises(GainsightConfigError, match="Check EMEA_GAINSIGHT_BASE_URL \\(now"):
             collect(resource.client)
