@@ -46,11 +46,10 @@ from resources.gainsight.frames import (
     records_to_frame,
 )
 from resources.gainsight.metadata import ObjectDescription, ObjectInfo, close_matches
-from resources.gainsight.query import Where
+from resources.gainsight.query import MAX_PAGE_SIZE, Where
 from resources.gainsight.rate_limit import RateLimiter
 from resources.redaction import REDACTED, redact
 
-MAX_PAGE_SIZE = 5000
 LIST_PATH = "/v1/meta/services/objects/list"
 DESCRIBE_PATH = "/v1/meta/services/objects/{object}/describe"
 QUERY_PATH = "/v1/data/objects/query/{object}"

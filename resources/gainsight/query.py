@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 Where = dict[str, Any]
+MAX_PAGE_SIZE = 5000  # records per query call: Gainsight's cap
 
 
 def format_filter_value(value: datetime, *, date_only: bool = False) -> str:

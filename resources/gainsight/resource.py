@@ -22,19 +22,22 @@ import ipaddress
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from dagster import ConfigurableResource, EnvVar, InitResourceContext
 from pydantic import Field, PrivateAttr, field_validator
 
-from resources.gainsight.client import MAX_PAGE_SIZE, GainsightClient, PageStream, RetryPolicy
 from resources.gainsight.errors import GainsightConfigError
 from resources.gainsight.metadata import ObjectDescription, ObjectInfo
-from resources.gainsight.query import Where
+from resources.gainsight.query import MAX_PAGE_SIZE, Where
 from resources.gainsight.rate_limit import RateLimiter
 from resources.redaction import REDACTED, redact
+
+if TYPE_CHECKING:
+    import httpx
+
+    from resources.gainsight.client import GainsightClient, PageStream
 
 
 def check_base_url(url: str) -> str:
@@ -182,6 +185,8 @@ class GainsightResource(ConfigurableResource):
         return self._client
 
     def _build_client(self) -> GainsightClient:
+        from resources.gainsight.client import GainsightClient, RetryPolicy
+
         base_url = check_base_url(self.base_url)
         if not self.access_key:
             raise GainsightConfigError(

@@ -41,9 +41,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, ClassVar, Self
-
-import polars as pl
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from resources.warehouse.errors import IdentifierError, TableNotFoundError, WarehouseError
 from resources.warehouse.evolution import EvolutionPlan, plan_evolution, raise_conflicts
@@ -52,6 +50,9 @@ from resources.warehouse.identifiers import check_column_name, fold, quote_ident
 from resources.warehouse.refs import TableRef, Window, sql_value
 from resources.warehouse.sqltypes import NULL, TEXT, canonical_type, write_dtype
 from resources.warehouse.url import WarehouseTarget
+
+if TYPE_CHECKING:
+    import polars as pl
 
 __all__ = ["Exclude", "LatestSpec", "TableRef", "WarehouseEngine", "Window"]
 
@@ -600,6 +601,8 @@ def _check_keys(only_keys: pl.DataFrame, frame: pl.DataFrame, table: TableRef) -
 
 def _key_set(only_keys: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
     """The keys whose stored rows a keyed replace deletes: the listed ones and the frame's own."""
+    import polars as pl
+
     columns = only_keys.columns
     parts = [only_keys, frame.select(columns)] if frame.width else [only_keys]
     text = pl.concat([p.select(pl.col(columns).cast(pl.String).str.strip_chars()) for p in parts])
@@ -610,6 +613,8 @@ def _key_set(only_keys: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
 
 def _insert_frame(prepared: PreparedFrame, existing: Mapping[str, str]) -> pl.DataFrame:
     """All-null columns take the dtype of the table column they land in."""
+    import polars as pl
+
     casts = [
         pl.col(name).cast(write_dtype(existing[name]))
         for name, logical in prepared.types.items()
@@ -620,6 +625,8 @@ def _insert_frame(prepared: PreparedFrame, existing: Mapping[str, str]) -> pl.Da
 
 def utc_timestamps(frame: pl.DataFrame) -> pl.DataFrame:
     """Timestamps as ``Datetime("us", "UTC")``: naive values are UTC, aware ones converted."""
+    import polars as pl
+
     casts: list[pl.Expr] = []
     for name, dtype in frame.schema.items():
         if isinstance(dtype, pl.Datetime):

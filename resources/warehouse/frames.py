@@ -23,9 +23,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-
-import polars as pl
-import pyarrow as pa
+from typing import TYPE_CHECKING
 
 from resources.warehouse.errors import SliceMismatchError, UnsupportedTypeError, WarehouseError
 from resources.warehouse.identifiers import check_column_name, check_no_case_collisions
@@ -40,6 +38,10 @@ from resources.warehouse.sqltypes import (
     logical_type,
 )
 
+if TYPE_CHECKING:
+    import polars as pl
+    import pyarrow as pa
+
 
 @dataclass(frozen=True)
 class PreparedFrame:
@@ -52,6 +54,8 @@ class PreparedFrame:
 def prepare_frame(
     frame: pl.DataFrame, table: TableRef, *, equals: Mapping[str, object] | None = None
 ) -> PreparedFrame:
+    import polars as pl
+
     if isinstance(frame, pl.LazyFrame):
         frame = frame.collect()
     if not isinstance(frame, pl.DataFrame):
@@ -80,6 +84,8 @@ def refuse_nul(frame: pl.DataFrame, table: TableRef, *, arrow: pa.Table | None =
     the DuckDB engine builds anyway) each column's value bytes are searched in place first, and
     only a column where that finds a NUL byte is checked exactly.
     """
+    import polars as pl
+
     text = [name for name, dtype in frame.schema.items() if dtype == pl.String]
     if arrow is not None:
         text = [name for name in text if _arrow_may_hold_nul(arrow.column(name))]
@@ -99,6 +105,8 @@ _NUL = re.compile(b"\x00")
 
 def _arrow_may_hold_nul(column: pa.ChunkedArray) -> bool:
     """False when no value byte of a (large_)string column is NUL; True when one may be."""
+    import pyarrow as pa
+
     for chunk in column.chunks:
         if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
             return True  # another layout: let the exact check decide
@@ -115,6 +123,8 @@ def _arrow_may_hold_nul(column: pa.ChunkedArray) -> bool:
 
 
 def _add_constant_columns(frame: pl.DataFrame, equals: Mapping[str, object]) -> pl.DataFrame:
+    import polars as pl
+
     missing = [name for name in equals if name not in frame.columns]
     if not missing:
         return frame
@@ -134,6 +144,8 @@ def _add_constant_columns(frame: pl.DataFrame, equals: Mapping[str, object]) -> 
 
 
 def _convert(series: pl.Series, logical: str, table: TableRef) -> pl.Series:
+    import polars as pl
+
     dtype = series.dtype
     if logical == TIMESTAMP:
         assert isinstance(dtype, pl.Datetime)
@@ -162,6 +174,8 @@ def _convert(series: pl.Series, logical: str, table: TableRef) -> pl.Series:
 
 
 def _json_text(series: pl.Series) -> pl.Series:
+    import polars as pl
+
     wrapped = pl.struct(pl.col(series.name).alias("v")).struct.json_encode()  # {"v":<json>}
     body = wrapped.str.slice(5, wrapped.str.len_chars() - 6)
     frame = series.to_frame()
@@ -178,6 +192,8 @@ def check_slice(
     equals: Mapping[str, object] | None,
 ) -> None:
     """Raise :class:`SliceMismatchError` if a row of the frame lies outside its slice."""
+    import polars as pl
+
     frame = prepared.frame
     if frame.width == 0 or frame.height == 0:
         return
@@ -198,6 +214,8 @@ def check_slice(
 
 
 def _check_window(prepared: PreparedFrame, table: TableRef, window: Window) -> None:
+    import polars as pl
+
     frame = prepared.frame
     logical = prepared.types.get(window.column)
     if logical is None:

@@ -34,9 +34,8 @@ Every call opens its own short-lived connection, so each step subprocess stands 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from dagster import (
     AssetKey,
     ConfigurableIOManager,
@@ -58,6 +57,9 @@ from resources.warehouse.url import (
 )
 from resources.warehouse.writes import KeyedRows
 
+if TYPE_CHECKING:
+    import polars as pl
+
 TABLE_NAME_KEY = "dagster/table_name"
 
 
@@ -67,6 +69,8 @@ class WarehouseIOManager(ConfigurableIOManager, WarehouseConnection):
     def handle_output(
         self, context: OutputContext, obj: pl.DataFrame | pl.LazyFrame | KeyedRows | None
     ) -> None:
+        import polars as pl
+
         if obj is None:
             return
         key = _asset_key(context)

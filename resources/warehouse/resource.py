@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-import polars as pl
 from dagster import Config, ConfigurableResource
 from pydantic import Field
 
@@ -26,6 +26,9 @@ from resources.warehouse.url import (
     WarehouseTarget,
     parse_warehouse_url,
 )
+
+if TYPE_CHECKING:
+    import polars as pl
 
 URL_DESCRIPTION = (
     "WAREHOUSE_URL: unset for the embedded DuckDB file <project>/data/warehouse.duckdb,"

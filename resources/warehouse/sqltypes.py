@@ -44,11 +44,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Literal
-
-import polars as pl
+from typing import TYPE_CHECKING, Literal
 
 from resources.warehouse.errors import UnsupportedTypeError
+
+if TYPE_CHECKING:
+    import polars as pl
 
 TEXT = "TEXT"
 BIGINT = "BIGINT"
@@ -172,6 +173,8 @@ def _family(table_type: str) -> str:
 
 def logical_type(dtype: pl.DataType, column: str) -> str:
     """The logical warehouse type of a Polars dtype (raises for dtypes without one)."""
+    import polars as pl
+
     if dtype == pl.Null:
         return NULL
     if dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum):
@@ -202,6 +205,8 @@ def logical_type(dtype: pl.DataType, column: str) -> str:
 
 def polars_dtype(table_type: str) -> pl.DataType:
     """The Polars dtype reads return for a canonical column type."""
+    import polars as pl
+
     if table_type.startswith("NUMERIC"):
         match = re.fullmatch(r"NUMERIC\((\d+),(\d+)\)", table_type)
         if match:
@@ -224,6 +229,8 @@ def polars_dtype(table_type: str) -> pl.DataType:
 
 def write_dtype(table_type: str) -> pl.DataType:
     """The dtype an all-null frame column is cast to before it is written into ``table_type``."""
+    import polars as pl
+
     dtype = polars_dtype(table_type)
     if isinstance(dtype, pl.Datetime):
         return pl.Datetime("us")
