@@ -7,12 +7,14 @@ unchanged on DuckDB and Postgres, and it counts each activity and survey respons
 version) even when an edited record was synced in several windows.
 """
 
-import polars as pl
+from typing import TYPE_CHECKING
+
 from dagster import (
     AssetCheckSpec,
     AssetExecutionContext,
     AssetIn,
     AssetsDefinition,
+    DagsterType,
     MetadataValue,
     Output,
     TimeWindowPartitionMapping,
@@ -28,14 +30,33 @@ from gainsight_assets.sync import grain_check
 from gainsight_assets.tenant import Tenant
 from resources.warehouse import WarehouseResource, Window
 
+if TYPE_CHECKING:
+    import polars as pl
+
 NAME = "customer_usage_weekly"
 GRAIN = ("week_start", "account_id", "product", "metric", "dimension")
 CUSTOMER_USAGE_JOB = "customer_usage_weekly_refresh"  # behind the tenant's name (Tenant.named)
 ACTIVITY_COUNTS = {"EMAIL": "emails", "MEETING": "meetings", "TYPE_MANUAL": "manual_notes"}
 
 
-def week_over_week(usage: pl.DataFrame, week_start) -> pl.DataFrame:
+def _is_polars_frame(_context, value) -> bool:
+    import polars as pl
+
+    return isinstance(value, pl.DataFrame)
+
+
+# The inputs' type: a Polars DataFrame, checked when a run loads it. Declared here rather than
+# inferred from a ``pl.DataFrame`` annotation, which Dagster would resolve (importing Polars)
+# whenever definitions load.
+POLARS_FRAME = DagsterType(
+    _is_polars_frame, name="DataFrame", description="A Polars DataFrame (polars.DataFrame)."
+)
+
+
+def week_over_week(usage: "pl.DataFrame", week_start) -> "pl.DataFrame":
     """This week's value per account/product/metric/dimension beside last week's."""
+    import polars as pl
+
     keys = ["account_id", "product", "metric", "dimension"]
     totals = usage.group_by([*keys, "week_start"]).agg(pl.col("value").sum())
     this_week = totals.filter(pl.col("week_start") == week_start)
@@ -50,7 +71,9 @@ def week_over_week(usage: pl.DataFrame, week_start) -> pl.DataFrame:
     )
 
 
-def latest_scores(surveys: pl.DataFrame) -> pl.DataFrame:
+def latest_scores(surveys: "pl.DataFrame") -> "pl.DataFrame":
+    import polars as pl
+
     return (
         surveys.sort("modified_at")
         .unique(["source_object", "response_id"], keep="last")
@@ -63,7 +86,9 @@ def latest_scores(surveys: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def activity_counts(activities: pl.DataFrame) -> pl.DataFrame:
+def activity_counts(activities: "pl.DataFrame") -> "pl.DataFrame":
+    import polars as pl
+
     latest = activities.sort("modified_at").unique("activity_id", keep="last")
     counts = latest.group_by("account_id").agg(
         pl.len().cast(pl.Int64).alias("activities"),
@@ -87,9 +112,10 @@ def build_customer_usage_asset(tenant: Tenant) -> AssetsDefinition:
             "usage": AssetIn(
                 tenant.key("product_usage"),
                 partition_mapping=TimeWindowPartitionMapping(start_offset=-1),
+                dagster_type=POLARS_FRAME,
             ),
-            "surveys": AssetIn(tenant.key("survey_responses")),
-            "activities": AssetIn(tenant.key("activities")),
+            "surveys": AssetIn(tenant.key("survey_responses"), dagster_type=POLARS_FRAME),
+            "activities": AssetIn(tenant.key("activities"), dagster_type=POLARS_FRAME),
         },
         metadata={
             **table_metadata(tenant, NAME),
@@ -112,10 +138,12 @@ def build_customer_usage_asset(tenant: Tenant) -> AssetsDefinition:
     def customer_usage_weekly(
         context: AssetExecutionContext,
         warehouse: WarehouseResource,
-        usage: pl.DataFrame,
-        surveys: pl.DataFrame,
-        activities: pl.DataFrame,
+        usage,  # POLARS_FRAME, as are surveys and activities
+        surveys,
+        activities,
     ):
+        import polars as pl
+
         week_start = context.partition_time_window.start
         frame = (
             week_over_week(usage, week_start)

@@ -15,8 +15,8 @@ it was last loaded. So the asset's tile says whether the CRM side is ready.
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import polars as pl
 from dagster import (
     AssetCheckExecutionContext,
     AssetCheckResult,
@@ -35,6 +35,9 @@ from gainsight_assets.settings import Settings
 from gainsight_assets.tenant import Tenant
 from resources.gainsight.metadata import close_matches
 from resources.warehouse import TableRef, WarehouseEngine, WarehouseResource
+
+if TYPE_CHECKING:
+    import polars as pl
 
 GATE_CHECK_NAME = "primary_crm_accounts_present"
 # Columns that CRM loaders stamp each row with when they load it, in order of preference.
@@ -106,6 +109,8 @@ def _gate_status(engine: WarehouseEngine, settings: Settings) -> GateStatus:
 def _accounts_with_an_id(engine: WarehouseEngine, table: TableRef, id_column: str) -> int:
     """Accounts whose id is not blank (a blank id matches nothing); every row when the id
     column is missing, which resolving then reports with the setting to fix."""
+    import polars as pl
+
     folded = {name.casefold(): name for name in engine.columns(table)}
     column = folded.get(id_column.casefold())
     if column is None:
@@ -157,11 +162,13 @@ def accounts_observation(key: AssetKey, status: GateStatus) -> AssetObservation:
 
 def require_accounts(
     warehouse: WarehouseResource, settings: Settings, gsid_column: str
-) -> pl.DataFrame:
+) -> "pl.DataFrame":
     """The accounts as ``account_id``, ``gsid`` — or a Failure that writes nothing.
 
     One warehouse connection for the whole check and read.
     """
+    import polars as pl
+
     crm = settings.primary_crm
     table = TableRef.parse(crm.accounts_table)
     with warehouse.engine() as engine:

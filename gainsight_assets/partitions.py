@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING
 
-import polars as pl
 from dagster import (
     DailyPartitionsDefinition,
     PartitionsDefinition,
@@ -27,6 +27,9 @@ from dagster import (
 )
 
 from gainsight_assets.dagster_private import PARTITION_TAG, RANGE_END_TAG, RANGE_START_TAG
+
+if TYPE_CHECKING:
+    import polars as pl
 
 FOUR_HOURLY_FORMAT = "%Y-%m-%d-%H:%M"
 

@@ -17,9 +17,8 @@ and ``results`` (checks of its own).
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import polars as pl
 from dagster import (
     AssetCheckResult,
     AssetCheckSpec,
@@ -41,6 +40,9 @@ from gainsight_assets.tenant import Tenant
 from resources.gainsight.query import Where
 from resources.warehouse import KeyedRows, TableRef
 
+if TYPE_CHECKING:
+    import polars as pl
+
 __all__ = ["Finished", "ObjectSpec", "Query", "Skip", "build_object_asset"]
 
 
@@ -55,7 +57,7 @@ class Query:
 
     object_name: str
     fields: Sequence[str]
-    shape: Callable[[pl.DataFrame], pl.DataFrame]  # one page → rows in the output layout
+    shape: "Callable[[pl.DataFrame], pl.DataFrame]"  # one page → rows in the output layout
     id_col: str  # the shaped rows' own record id (blank: set aside as missing_record_id)
     record_key: Sequence[str]  # the columns that name a record in the output table
     where: Where | None = None
@@ -78,7 +80,7 @@ class Query:
 class Finished:
     """What ``finish`` makes of a run's resolved rows."""
 
-    value: pl.DataFrame | KeyedRows
+    value: "pl.DataFrame | KeyedRows"
     metadata: Mapping[str, Any] = field(default_factory=dict)
     # side tables written, with their grain and the window column (None: the whole table)
     also_grains: Mapping[TableRef, tuple[Sequence[str], str | None]] = field(default_factory=dict)
@@ -86,7 +88,7 @@ class Finished:
 
 
 Plan = Callable[[SyncRun], list[Query]]
-Finish = Callable[[SyncRun, pl.DataFrame, pl.DataFrame], Finished]
+Finish = Callable[[SyncRun, "pl.DataFrame", "pl.DataFrame"], Finished]
 Results = Callable[[SyncRun, Finished], Iterable[Output | AssetCheckResult]]
 
 
@@ -118,7 +120,7 @@ class ObjectSpec:
     metadata: Callable[[Tenant], Mapping[str, Any]] = lambda _tenant: {}
     column_descriptions: Mapping[str, str] = field(default_factory=lambda: COLUMN_DESCRIPTIONS)
     checks: Callable[[Tenant, AssetKey], list[AssetCheckSpec]] | None = None
-    guard: Callable[[SyncRun, pl.DataFrame], None] | None = None  # raise to write nothing
+    guard: "Callable[[SyncRun, pl.DataFrame], None] | None" = None  # raise to write nothing
     skipped: Callable[[SyncRun, str], Iterable[AssetCheckResult]] | None = None
     results: Results | None = None  # checks of its own instead of the standard three
 
@@ -149,6 +151,8 @@ def build_object_asset(spec: ObjectSpec, tenant: Tenant) -> AssetsDefinition:
         **shared_asset_args(tenant),
     )
     def _sync(context: AssetExecutionContext) -> Iterator:
+        import polars as pl
+
         gainsight, warehouse = run_resources(context, tenant)
         run = SyncRun(context, tenant, gainsight, warehouse, cadence=spec.cadence)
         run.open_gate(spec.gsid_override(settings))
@@ -213,11 +217,13 @@ def build_object_asset(spec: ObjectSpec, tenant: Tenant) -> AssetsDefinition:
     return _sync
 
 
-def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame:
+def _concat(frames: "list[pl.DataFrame]") -> "pl.DataFrame":
+    import polars as pl
+
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
 
-def _read(run: SyncRun, query: Query) -> pl.DataFrame:
+def _read(run: SyncRun, query: Query) -> "pl.DataFrame":
     stream = run.gainsight.query_pages(
         query.object_name,
         list(query.fields),
@@ -236,7 +242,9 @@ def _read(run: SyncRun, query: Query) -> pl.DataFrame:
     )
 
 
-def _resolve(run: SyncRun, query: Query, fetched: pl.DataFrame) -> tuple[pl.DataFrame, ...]:
+def _resolve(run: SyncRun, query: Query, fetched: "pl.DataFrame") -> "tuple[pl.DataFrame, ...]":
+    import polars as pl
+
     if query.directory is not None:
         gsid, crm_id = query.directory
         run.use_directory(

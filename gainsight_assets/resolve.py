@@ -28,8 +28,10 @@ surveys and usage resolve correctly even when the companies asset never ran.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import polars as pl
+if TYPE_CHECKING:
+    import polars as pl
 
 CRM_ID = "crm_id"
 GSID_FIELD = "gsid_field"
@@ -44,12 +46,16 @@ REASON_MISSING_RECORD_ID = "missing_record_id"
 
 def key_text(expr: pl.Expr) -> pl.Expr:
     """A key as trimmed text; empty or whitespace-only becomes null (blank means missing)."""
+    import polars as pl
+
     text = expr.cast(pl.String).str.strip_chars()
     return pl.when(text != "").then(text)
 
 
 def _candidates(pairs: pl.DataFrame, method: str) -> pl.DataFrame:
     """``gs_company_id, account_id`` pairs → one row per company: its account, or ambiguous."""
+    import polars as pl
+
     return (
         pairs.drop_nulls()
         .unique()
@@ -74,6 +80,8 @@ class AccountDirectory:
     @classmethod
     def build(cls, accounts: pl.DataFrame, companies: pl.DataFrame) -> AccountDirectory:
         """``accounts``: ``account_id``, ``gsid``; ``companies``: ``gsid``, ``crm_id``."""
+        import polars as pl
+
         accounts = accounts.select(
             key_text(pl.col("account_id")).alias("account_id"),
             key_text(pl.col("gsid")).alias("gsid"),
@@ -116,6 +124,8 @@ class AccountDirectory:
         Only the key is looked up (a mapping over the directory, not a join of the whole frame),
         so the frame's columns are copied once, into one side or the other.
         """
+        import polars as pl
+
         key = key_text(pl.col(company_col))
         companies = self.by_company["gs_company_id"]
 
@@ -147,6 +157,8 @@ class AccountDirectory:
 
     def resolve_key(self, frame: pl.DataFrame, key_col: str) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Like ``resolve``, for a key that may be an account id itself or a company GSID."""
+        import polars as pl
+
         key = key_text(pl.col(key_col))
         is_account = key.is_in(self.account_ids.implode()).fill_null(False)
         direct = frame.filter(is_account).with_columns(

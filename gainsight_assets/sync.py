@@ -8,12 +8,12 @@ the two quality checks.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -31,22 +31,35 @@ from gainsight_assets.partitions import unread_partitions, window_start
 from gainsight_assets.resolve import REASON_MISSING_RECORD_ID, AccountDirectory, key_text
 from gainsight_assets.settings import Settings
 from gainsight_assets.tenant import Tenant
-from resources.gainsight import GainsightResource, PageStream
+from resources.gainsight import GainsightResource
 from resources.gainsight.metadata import ObjectDescription
 from resources.warehouse import KeyedRows, TableRef, WarehouseResource, Window
 
+if TYPE_CHECKING:
+    import polars as pl
+
+    from resources.gainsight import PageStream
+
 UNMATCHED = "unmatched_records"  # in each tenant's schema
-UNMATCHED_SCHEMA = {
-    "object": pl.String,
-    "record_id": pl.String,
-    "gs_company_id": pl.String,  # the record's Gainsight company GSID, when its key is one
-    "company_key": pl.String,  # the value resolution looked up, as Gainsight sent it
-    "company_key_field": pl.String,  # the Gainsight field it came from (GsCompanyId, AccountId...)
-    "partition": pl.String,  # the partition key, as the asset's partitions name it
-    "partition_start": pl.Datetime("us", "UTC"),
-    "reason": pl.String,
-    "raw_record": pl.String,
-}
+
+
+@functools.cache
+def unmatched_schema() -> dict[str, pl.DataType]:
+    import polars as pl
+
+    return {
+        "object": pl.String,
+        "record_id": pl.String,
+        "gs_company_id": pl.String,  # the record's Gainsight company GSID, when its key is one
+        "company_key": pl.String,  # the value resolution looked up, as Gainsight sent it
+        "company_key_field": pl.String,  # the Gainsight field it came from (GsCompanyId, AccountId...)
+        "partition": pl.String,  # the partition key, as the asset's partitions name it
+        "partition_start": pl.Datetime("us", "UTC"),
+        "reason": pl.String,
+        "raw_record": pl.String,
+    }
+
+
 UNMATCHED_KEY = ("object", "record_id")
 UNMATCHED_GRAIN = (*UNMATCHED_KEY, "partition_start")
 COMPANY_ID_FIELDS = frozenset({"gscompanyid", "gsid"})
@@ -120,6 +133,8 @@ def grain_check(
 
 def read_keys(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
     """The key columns of every record read, as text (what a keyed replace supersedes)."""
+    import polars as pl
+
     return frame.select(pl.col(c).cast(pl.String) for c in columns)
 
 
@@ -207,6 +222,8 @@ class SyncRun:
 
     def _directory(self) -> AccountDirectory:
         """The account directory, built once per run from the accounts and one Company query."""
+        import polars as pl
+
         if self._accounts is None:
             raise RuntimeError("open_gate() must run before records are resolved")
         if self._cached_directory is None:
@@ -250,6 +267,8 @@ class SyncRun:
         A company directory that was not read in full stops the run: resolving against part of
         it would call known companies unknown.
         """
+        import polars as pl
+
         parts = [shape(page) for page in stream]
         self.pages += stream.pages
         if stream.truncated:
@@ -285,6 +304,8 @@ class SyncRun:
     def _set_aside_without_id(
         self, object_name: str, frame: pl.DataFrame, id_col: str
     ) -> pl.DataFrame:
+        import polars as pl
+
         frame = frame.with_columns(key_text(pl.col(id_col)).alias(id_col))
         blank = frame[id_col].is_null()
         if not blank.any():
@@ -309,6 +330,8 @@ class SyncRun:
         """The unmatched rows of one object in the ``unmatched_records`` layout, with
         the object's records that came without an id (``record_id`` made from their content,
         so that a re-run replaces them rather than adding them again)."""
+        import polars as pl
+
         aside = self.without_id.pop(object_name, None)
         if aside is not None:
             unmatched = pl.concat(
@@ -360,7 +383,11 @@ class SyncRun:
         """Store this run's unmatched records; ``read`` (``object``, ``record_id``) names every
         record the run read, so a record that matches now leaves the table and one that was
         not read again keeps its row."""
-        frame = pl.concat([pl.DataFrame(schema=UNMATCHED_SCHEMA), *frames], how="vertical_relaxed")
+        import polars as pl
+
+        frame = pl.concat(
+            [pl.DataFrame(schema=unmatched_schema()), *frames], how="vertical_relaxed"
+        )
         start, end = self.window
         return self.warehouse.replace(
             self.unmatched_table,
@@ -463,6 +490,8 @@ class SyncRun:
 
 def _unresolved(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The resolution of an empty frame: the output columns, no rows."""
+    import polars as pl
+
     matched = frame.with_columns(
         pl.lit(None, pl.String).alias("account_id"), pl.lit(None, pl.String).alias("match_method")
     )

@@ -21,10 +21,11 @@ The gate sensor also records an observation of the tenant's primary-CRM accounts
 time it looks.
 """
 
+import functools
 import hashlib
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import polars as pl
 from dagster import (
     AssetCheckEvaluation,
     AssetCheckResult,
@@ -55,6 +56,9 @@ from gainsight_assets.partitions import partition_text, trailing_window
 from gainsight_assets.tenant import TENANT_TAG, Tenant
 from resources.warehouse import WarehouseResource
 from schedules import scheduled_window, window_request
+
+if TYPE_CHECKING:
+    import polars as pl
 
 FAILURES = "sync_failures"
 FAILURES_GRAIN = ("run_id",)
@@ -182,6 +186,8 @@ def build_failure_sensor(tenant: Tenant) -> SensorDefinition:
         description=f"Records failed Gainsight runs of tenant {tenant.name} in {table}.",
     )
     def failure_sensor(context: RunFailureSensorContext, warehouse: WarehouseResource):
+        import polars as pl
+
         run = context.dagster_run
         record = failure_record(context, tenant)
         if record is None:
@@ -192,7 +198,7 @@ def build_failure_sensor(tenant: Tenant) -> SensorDefinition:
         )
         warehouse.replace(
             table,
-            pl.DataFrame([record], schema=FAILURE_SCHEMA),
+            pl.DataFrame([record], schema=failure_schema()),
             equals={"run_id": run.run_id},
         )
         grain = failures_grain(warehouse, tenant)
@@ -216,15 +222,19 @@ def build_failure_sensor(tenant: Tenant) -> SensorDefinition:
     return failure_sensor
 
 
-FAILURE_SCHEMA = {
-    "run_id": pl.String,
-    "job_name": pl.String,
-    "object": pl.String,
-    "partition": pl.String,
-    "error_class": pl.String,
-    "message": pl.String,
-    "failed_at": pl.Datetime("us", "UTC"),
-}
+@functools.cache
+def failure_schema() -> "dict[str, pl.DataType]":
+    import polars as pl
+
+    return {
+        "run_id": pl.String,
+        "job_name": pl.String,
+        "object": pl.String,
+        "partition": pl.String,
+        "error_class": pl.String,
+        "message": pl.String,
+        "failed_at": pl.Datetime("us", "UTC"),
+    }
 
 
 def failure_record(context: RunFailureSensorContext, tenant: Tenant) -> dict | None:
@@ -310,6 +320,8 @@ def deleted_usage_weeks(
 ) -> dict[str, str]:
     """Week partition -> a digest of its deleted source records, for each stored week whose
     aggregate still counts a record that the tenant's ``deleted_records`` lists as deleted."""
+    import polars as pl
+
     from gainsight_assets.assets.deleted_records import NAME as DELETED
     from gainsight_assets.assets.product_usage import SOURCES
 

@@ -5,10 +5,12 @@ Each entry's ``ReportingCategory`` maps to ``EMAIL`` / ``MEETING`` / ``TYPE_MANU
 listed with its count in the materialization metadata, so the mapping can be extended.
 """
 
+from __future__ import annotations
+
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
-import polars as pl
 from dagster import MetadataValue
 
 from gainsight_assets.assets.deleted_records import latest_by
@@ -17,6 +19,9 @@ from gainsight_assets.sync import SyncRun, require_fields
 from gainsight_assets.tenant import Tenant
 from resources.gainsight import window_where
 from resources.warehouse import KeyedRows
+
+if TYPE_CHECKING:
+    import polars as pl
 
 NAME = "activities"
 RECORD_KEY = ("activity_id",)
@@ -39,6 +44,8 @@ OUTPUT_COLUMNS = (
 
 def route_categories(categories: pl.Expr, category_map: dict[str, str]) -> pl.Expr:
     """ReportingCategory → activity type; unmapped (and missing) → TYPE_MANUAL."""
+    import polars as pl
+
     return (
         categories.str.strip_chars()
         .str.to_lowercase()
@@ -47,6 +54,8 @@ def route_categories(categories: pl.Expr, category_map: dict[str, str]) -> pl.Ex
 
 
 def unmapped_categories(frame: pl.DataFrame, category_map: dict[str, str]) -> dict[str, int]:
+    import polars as pl
+
     counts = (
         frame.select(pl.col("reporting_category").str.strip_chars())
         .filter(
@@ -105,6 +114,8 @@ def shape_page(
     category_map: dict[str, str],
 ) -> pl.DataFrame:
     """One page of activities in the output layout (before resolution)."""
+
+    import polars as pl
 
     def text(name: str) -> pl.Expr:
         return pl.col(optional[name]) if name in optional else pl.lit(None, pl.String)

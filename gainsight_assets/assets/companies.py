@@ -11,10 +11,12 @@ answer cut short or empty never shrinks a stored snapshot, and a company deleted
 is absent from the next day's snapshot.
 """
 
+from __future__ import annotations
+
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
-import polars as pl
 from dagster import BackfillPolicy
 
 from gainsight_assets.columns import COLUMN_DESCRIPTIONS
@@ -23,6 +25,9 @@ from gainsight_assets.pipeline import Finished, ObjectSpec, Query
 from gainsight_assets.sync import SyncRun
 from gainsight_assets.tenant import Tenant
 from resources.warehouse import KeyedRows, TableRef
+
+if TYPE_CHECKING:
+    import polars as pl
 
 NAME = "companies"
 GRAIN = ("snapshot_date", "gsid")  # one row per Gainsight company and day
@@ -82,6 +87,8 @@ def shape_page(
     page: pl.DataFrame, *, names: dict[str, str], labels: dict[str, dict[str, str]]
 ) -> pl.DataFrame:
     """One page of companies: columns renamed, picklist option GSIDs replaced by their labels."""
+    import polars as pl
+
     return page.select(
         (
             pl.col(name).replace_strict(labels[name], default=pl.col(name))
@@ -94,6 +101,8 @@ def shape_page(
 
 def finish(run: SyncRun, matched: pl.DataFrame, read: pl.DataFrame) -> Finished:
     """The day's snapshot: matched companies with the CRM's own name and domain."""
+    import polars as pl
+
     crm = run.settings.primary_crm
     accounts = TableRef.parse(crm.accounts_table)
     folded = {c.casefold(): c for c in run.warehouse.columns(accounts)}

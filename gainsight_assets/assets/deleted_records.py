@@ -8,11 +8,14 @@ re-read after Gainsight dropped it from its log. The ``_latest`` views leave the
 keep them. A tenant without the log object gets a WARN check result, not a failed run.
 """
 
+from __future__ import annotations
+
+import functools
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
-import polars as pl
 from dagster import (
     AssetCheckResult,
     AssetCheckSeverity,
@@ -30,14 +33,25 @@ from gainsight_assets.tenant import Tenant
 from resources.gainsight import GainsightObjectNotFound, and_where, window_where
 from resources.warehouse import KeyedRows, Window
 
+if TYPE_CHECKING:
+    import polars as pl
+
 NAME = "deleted_records"
 GRAIN = ("object", "record_id")
-SCHEMA = {
-    "object": pl.String,
-    "record_id": pl.String,
-    "deleted_at": pl.Datetime("us", "UTC"),
-    "partition": pl.String,
-}
+
+
+@functools.cache
+def output_schema() -> dict[str, pl.DataType]:
+    import polars as pl
+
+    return {
+        "object": pl.String,
+        "record_id": pl.String,
+        "deleted_at": pl.Datetime("us", "UTC"),
+        "partition": pl.String,
+    }
+
+
 LOG_FIELDS = ("ObjectName", "RecordId", "DeletedOn")
 RETENTION = timedelta(days=15)  # how long Gainsight keeps a deletion in its log
 SYNCED_TABLES = ("companies", "activities", "survey_responses", "product_usage")
@@ -94,6 +108,8 @@ def shape_log(
 ) -> pl.DataFrame:
     """Log entries as rows of ``gainsight.deleted_records``, object names as configured; ids
     trimmed, and an entry with a blank id (it names no record) left out."""
+    import polars as pl
+
     canonical = {name.casefold(): name for name in names}
     deleted_at = pl.col(fields["DeletedOn"]).cast(pl.Datetime("us", "UTC"))
     return page.select(
@@ -114,7 +130,7 @@ def latest_deletion(frame: pl.DataFrame) -> pl.DataFrame:
     return (
         frame.sort("deleted_at", "object", "record_id")
         .unique(subset=list(GRAIN), keep="last", maintain_order=True)
-        .select(list(SCHEMA))
+        .select(list(output_schema()))
     )
 
 
@@ -233,8 +249,10 @@ def plan(run: SyncRun) -> list[Query]:
 
 
 def finish(run: SyncRun, matched: pl.DataFrame, read: pl.DataFrame) -> Finished:
+    import polars as pl
+
     output = latest_deletion(
-        pl.concat([pl.DataFrame(schema=SCHEMA), matched], how="vertical_relaxed")
+        pl.concat([pl.DataFrame(schema=output_schema()), matched], how="vertical_relaxed")
     )
     # by key, never the whole window: a re-run after the log expired reads nothing
     return Finished(

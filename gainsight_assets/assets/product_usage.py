@@ -14,10 +14,12 @@ information (``match_methods``), never as part of the key. An aggregate is only 
 raw row of its week, so a run whose read stopped early writes nothing.
 """
 
+from __future__ import annotations
+
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
-import polars as pl
 from dagster import Failure, MetadataValue
 
 from gainsight_assets.naming import unique_columns, value_column
@@ -28,6 +30,9 @@ from gainsight_assets.tenant import Tenant
 from resources.gainsight import window_where
 from resources.gainsight.metadata import DATE_TYPES, NUMBER_TYPES
 from resources.warehouse import WarehouseResource, Window
+
+if TYPE_CHECKING:
+    import polars as pl
 
 NAME = "product_usage"
 GROUP_COLUMNS = ("week_start", "account_id", "product", "metric", "dimension")
@@ -70,6 +75,8 @@ def aggregate_weekly(frame: pl.DataFrame, value_columns: list[str], function: st
 def _aggregate(frame: pl.LazyFrame, value_columns: list[str], function: str) -> pl.LazyFrame:
     """Text keys are grouped as categoricals: grouping millions of rows by several text columns
     row-encodes every key (about 1 GiB for 10 million usage rows), four-byte codes a fraction."""
+    import polars as pl
+
     schema = frame.collect_schema()
     keys = [c for c in GROUP_COLUMNS if c in schema]
     text = [c for c in keys if schema[c] == pl.String]
@@ -96,6 +103,8 @@ def weekly_usage(
     matched: pl.DataFrame, value_columns: list[str], function: str, product: str
 ) -> pl.DataFrame:
     """Resolved flat usage rows -> the asset's output: weekly rows with their ``usage_key``."""
+    import polars as pl
+
     weekly_rows = _aggregate(
         matched.lazy().with_columns(
             window_start(pl.col("usage_date"), "weekly").alias("week_start")
@@ -119,6 +128,8 @@ def weekly_usage(
 
 def week_sources(matched: pl.DataFrame) -> pl.DataFrame:
     """One row per (``week_start``, ``record_id``) of the raw rows a week's aggregate counts."""
+    import polars as pl
+
     return (
         matched.select(
             window_start(pl.col("usage_date"), "weekly").alias("week_start"),
@@ -135,6 +146,8 @@ def unaccounted_sources(
 ) -> pl.DataFrame:
     """The stored weeks' source records (``week_start``, ``record_id``) that a new read of those
     weeks neither returned nor can explain by a logged deletion."""
+    import polars as pl
+
     return stored.filter(
         ~pl.col("record_id").is_in(read_ids.implode()),
         ~pl.col("record_id").is_in(deleted_ids.implode()),
@@ -147,6 +160,8 @@ def check_accounted(
     """Why the read must not replace the stored weeks, or None. A week is rebuilt whole from
     its read, so a record the stored week counted that is missing from the read, and not
     logged as deleted, means the answer was short (e.g. an early empty page)."""
+    import polars as pl
+
     from gainsight_assets.assets.deleted_records import NAME as DELETED_NAME
 
     sources, deleted_table = tenant.table(SOURCES), tenant.table(DELETED_NAME)
@@ -256,6 +271,8 @@ def plan(run: SyncRun) -> list[Query]:
 
 
 def _base(base: dict[str, str]) -> list[pl.Expr]:
+    import polars as pl
+
     return [
         pl.col(base["record_id"]).alias("record_id"),
         pl.col(base["usage_key"]).cast(pl.String).alias("usage_key"),
@@ -273,6 +290,8 @@ def shape_flat(
     extras: dict[str, str],
 ) -> pl.DataFrame:
     """Flat usage rows: one metric per row, named by ``metric`` and valued by ``value``."""
+    import polars as pl
+
     return page.select(
         *_base(base),
         pl.col(metric).cast(pl.String).alias("metric"),
@@ -286,6 +305,8 @@ def shape_flat(
 
 def shape_wide(page: pl.DataFrame, *, base: dict[str, str], numeric: list[str]) -> pl.DataFrame:
     """Wide usage records: each numeric field is a metric (empty values left out)."""
+    import polars as pl
+
     return (
         page.select(*_base(base), *numeric)
         .unpivot(

@@ -9,10 +9,13 @@ stores the responses it read and keeps every response stored before; the days it
 read to their end are listed in ``incomplete_partitions`` and in the ``read_in_full`` check.
 """
 
+from __future__ import annotations
+
+import functools
 from datetime import timedelta
 from functools import partial
+from typing import TYPE_CHECKING
 
-import polars as pl
 from dagster import BackfillPolicy, MetadataValue
 
 from gainsight_assets.assets.deleted_records import latest_by
@@ -30,6 +33,9 @@ from gainsight_assets.tenant import Tenant
 from resources.gainsight import and_where, window_where
 from resources.gainsight.metadata import ObjectDescription
 from resources.warehouse import KeyedRows, TableRef, WarehouseResource
+
+if TYPE_CHECKING:
+    import polars as pl
 
 NAME = "survey_responses"
 RECORD_KEY = ("source_object", "response_id")
@@ -51,10 +57,16 @@ OUTPUT_COLUMNS = (
     "modified_at",
     "gs_company_id",
 )
-_OUTPUT_TYPES = {
-    "score": pl.Float64,
-    "responded_at": pl.Datetime("us", "UTC"),
-}
+
+
+@functools.cache
+def _output_types() -> dict[str, pl.DataType]:
+    import polars as pl
+
+    return {
+        "score": pl.Float64,
+        "responded_at": pl.Datetime("us", "UTC"),
+    }
 
 
 def shape_page(
@@ -68,9 +80,11 @@ def shape_page(
     """One page of an object's responses in the output layout; ``custom``: the custom fields'
     columns by field name."""
 
+    import polars as pl
+
     def mapped(name: str) -> pl.Expr:
         source = mapping.get(name)
-        dtype = _OUTPUT_TYPES.get(name, pl.String)
+        dtype = _output_types().get(name, pl.String)
         return (pl.col(source) if source else pl.lit(None)).cast(dtype).alias(name)
 
     survey_type = (
@@ -233,6 +247,8 @@ SPEC = ObjectSpec(
 def _register_custom_fields(
     warehouse: WarehouseResource, table: TableRef, objects: list[SurveyObject], rows: list[dict]
 ) -> None:
+    import polars as pl
+
     schema = {
         "object": pl.String,
         "field": pl.String,
