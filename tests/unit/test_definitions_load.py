@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +13,18 @@ import pytest
 from gainsight_assets.definitions import defs
 from gainsight_assets.tenants import DEFS_FOLDER_ENV
 from tests.tenant_folders import tenant_folder
+
+ROOT = Path(__file__).resolve().parents[2]
+# Needed only when a run, a sensor tick or an IO manager call does work.
+HEAVY = ("polars", "pyarrow", "httpx", "duckdb", "psycopg")
+LOAD = f"""
+import json, sys
+from gainsight_assets.definitions import defs
+location = defs()
+location.resolve_asset_graph()
+location.resolve_all_job_defs()
+print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))
+"""
 
 
 def test_the_code_location_is_built_once_per_defs_folder(
@@ -26,3 +42,12 @@ def test_the_code_location_is_built_once_per_defs_folder(
     jobs = {job.name for job in north.resolve_all_job_defs()}
     assert "north_gainsight_activities_sync" in jobs
     assert "gainsight_activities_sync" not in jobs
+
+
+def test_loading_the_code_location_imports_no_data_library() -> None:
+    # a fresh process: this test run has imported them all already
+    env = {k: v for k, v in os.environ.items() if k != DEFS_FOLDER_ENV}
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []
