@@ -138,6 +138,22 @@ class RunProcessWatch(threading.Thread):
                     continue
             time.sleep(SAMPLE_SECONDS)
 
+    def wait_exited(self, timeout: float = 60) -> None:
+        """Keep sampling until every run process seen has ended (a run process outlives its
+        ``SUCCESS`` event: it still closes its storage and shuts its interpreter down)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            alive = []
+            for pid in [p for p, is_run in self._known.items() if is_run]:
+                try:
+                    alive.append(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
+                except psutil.Error:
+                    alive.append(False)
+            if alive and not any(alive):
+                return
+            time.sleep(SAMPLE_SECONDS)
+        raise RuntimeError(f"a run process did not end within {timeout:g} s")
+
     def stop(self) -> None:
         self._halt.set()
         self.join(timeout=5)
@@ -350,7 +366,7 @@ def webserver_runs(env: dict[str, str], work: Path, partition: str, repeats: int
             run_id = answer["run"]["runId"]
             status = wait_run(http, run_id)
             wall = time.perf_counter() - started
-            time.sleep(0.2)  # the run process exits after its last event
+            watch.wait_exited()  # its CPU until it ends, not until its last event
             watch.stop()
             results.append(
                 {
