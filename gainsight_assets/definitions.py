@@ -14,17 +14,18 @@ from __future__ import annotations
 import dataclasses
 import functools
 import os
+from pathlib import Path
 
 import dagster as dg
 from dagster import Definitions, in_process_executor
 
 from gainsight_assets.objects import OBJECT_SPECS
 from gainsight_assets.pipeline import ObjectSpec
-from gainsight_assets.resource_defs import build_resources
+from gainsight_assets.resource_defs import build_resources, env_warehouse_url
 from gainsight_assets.settings import PROJECT_ROOT, Settings
 from gainsight_assets.tenant import Tenant
 from gainsight_assets.tenant_definitions import build_tenant_definitions, shared_definitions
-from gainsight_assets.tenants import DEFS_FOLDER_ENV, load_tenants
+from gainsight_assets.tenants import DEFS_FOLDER_ENV, defs_folder, load_tenants
 
 __all__ = ["build_code_location", "build_definitions", "build_resources", "defs"]
 
@@ -70,15 +71,18 @@ def build_code_location() -> Definitions:
 
 
 @functools.cache
-def _code_location(defs_folder: str | None) -> Definitions:
+def _code_location(folder: Path, warehouse_from_env: bool) -> Definitions:
     return build_code_location()
 
 
 @dg.definitions
 def defs() -> Definitions:
-    """The code location, built once per process for each ``GAINSIGHT_DEFS_FOLDER``.
+    """The code location, built once per process for what it is built from: the defs folder
+    (``GAINSIGHT_DEFS_FOLDER``, resolved) and whether ``WAREHOUSE_URL`` is set.
 
     Dagster resolves this function twice when it loads a code location (once to record how to
-    load it again, once to build the repository); building it once halves the load.
+    load it again, once to build the repository); building it once halves the load. Dagster
+    reloads a code location in a new process, so an edited ``defs.yaml`` is read again there;
+    :func:`build_code_location` always builds afresh.
     """
-    return _code_location(os.environ.get(DEFS_FOLDER_ENV))
+    return _code_location(defs_folder(), env_warehouse_url() is not None)
