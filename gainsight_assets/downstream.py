@@ -18,6 +18,7 @@ from dagster import (
     MetadataValue,
     Output,
     TimeWindowPartitionMapping,
+    TypeCheck,
     asset,
     define_asset_job,
 )
@@ -39,17 +40,25 @@ CUSTOMER_USAGE_JOB = "customer_usage_weekly_refresh"  # behind the tenant's name
 ACTIVITY_COUNTS = {"EMAIL": "emails", "MEETING": "meetings", "TYPE_MANUAL": "manual_notes"}
 
 
-def _is_polars_frame(_context, value) -> bool:
+def _is_polars_frame(_context, value) -> TypeCheck:
     import polars as pl
 
-    return isinstance(value, pl.DataFrame)
+    if isinstance(value, pl.DataFrame):
+        return TypeCheck(success=True)
+    return TypeCheck(
+        success=False,
+        description=f"Value of type {type(value).__name__} is not a Polars DataFrame"
+        " (polars.DataFrame); the warehouse IO manager loads each input as one.",
+    )
 
 
 # The inputs' type: a Polars DataFrame, checked when a run loads it. Declared here rather than
 # inferred from a ``pl.DataFrame`` annotation, which Dagster would resolve (importing Polars)
 # whenever definitions load.
 POLARS_FRAME = DagsterType(
-    _is_polars_frame, name="DataFrame", description="A Polars DataFrame (polars.DataFrame)."
+    _is_polars_frame,
+    name="PolarsDataFrame",
+    description="A Polars DataFrame (polars.DataFrame).",
 )
 
 

@@ -6,10 +6,12 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
+from dagster import check_dagster_type
 
 from gainsight_assets.definitions import build_definitions
-from gainsight_assets.downstream import CUSTOMER_USAGE_JOB
+from gainsight_assets.downstream import CUSTOMER_USAGE_JOB, POLARS_FRAME
 from gainsight_assets.partitions import partition_tags
 from gainsight_assets.tenants import DEFAULT_TENANT_FILE, load_settings
 from tests.assets.helpers import load_accounts, read, resources, run_object
@@ -157,3 +159,10 @@ def test_the_refresh_reports_what_it_wrote(synced) -> None:
     assert meta["accounts"] == out["account_id"].n_unique()
     assert meta["metrics"] == sorted(set(out["metric"]))
     assert event.materialization.partition == "2025-03-03"
+
+
+def test_the_inputs_must_be_polars_frames() -> None:
+    assert check_dagster_type(POLARS_FRAME, pl.DataFrame({"a": [1]})).success
+    refused = check_dagster_type(POLARS_FRAME, pl.DataFrame({"a": [1]}).lazy())
+    assert not refused.success
+    assert "LazyFrame is not a Polars DataFrame" in (refused.description or "")
