@@ -99,3 +99,11 @@ def test_an_access_key_typed_into_run_config_fails_the_run(monkeypatch) -> None:
     assert "sets resources.gainsight.config.access_key" in message
     assert "GAINSIGHT_ACCESS_KEY environment variable" in message
     assert typed not in message
+
+
+def test_the_package_lists_every_name_it_exports() -> None:
+    import resources.gainsight as package
+
+    # the client's names are loaded on first use, and still listed (editors, help, star-import)
+    assert set(package.__all__) <= set(dir(package))
+    assert all(getattr(package, name) is not None for name in package.__all__)
