@@ -144,7 +144,7 @@ class RunProcessWatch(threading.Thread):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             alive = []
-            for pid in [p for p, is_run in self._known.items() if is_run]:
+            for pid in [p for p, is_run in list(self._known.items()) if is_run]:
                 try:
                     alive.append(psutil.Process(pid).status() != psutil.STATUS_ZOMBIE)
                 except psutil.Error:
