@@ -185,10 +185,12 @@ def build_object_asset(spec: ObjectSpec, tenant: Tenant) -> AssetsDefinition:
                         key_field=query.key_field,
                         date_col=query.date_col,
                     ),
+                    # every record read, repeats and all: the keyed replace de-duplicates
+                    # its keys itself, and only when the window holds stored rows to match
                     fetched.select(
                         pl.lit(query.object_name).alias("object"),
                         pl.col(query.id_col).cast(pl.String).alias("record_id"),
-                    ).unique(maintain_order=True),
+                    ),
                 )
             )
             del fetched, found, missed  # hold one copy of each read at a time
