@@ -38,6 +38,10 @@ from resources.warehouse.identifiers import quote_ident
 from resources.warehouse.refs import TableRef, Window
 from resources.warehouse.sqltypes import BIGINT, BOOLEAN, DATE, DOUBLE, TEXT, TIMESTAMP
 
+# A commit that leaves more than this in the write-ahead log checkpoints at once; DuckDB then
+# writes a large commit (over about 100 KB) straight to the file, skipping the log, instead of
+# writing it twice: into the log, and again when the connection closes.
+CHECKPOINT_THRESHOLD = "1MB"
 FIRST_DELAY_SECONDS = 0.05
 # statements that change no catalog entry (anything else forgets the cached catalog reads)
 DATA_STATEMENTS = frozenset({"SELECT", "INSERT", "DELETE", "UPDATE", "SET"})
@@ -64,6 +68,7 @@ class DuckDBEngine(WarehouseEngine):
         self._conn = connect_with_retry(path, self.target.lock_timeout_seconds)
         self._catalog = {}
         self._execute("SET TimeZone = 'UTC'")
+        self._execute(f"SET checkpoint_threshold = '{CHECKPOINT_THRESHOLD}'")
 
     def close(self) -> None:
         if self._conn is not None:

@@ -113,3 +113,23 @@ def test_duckdb_waits_for_another_process_then_says_how_to_avoid_it(tmp_path: Pa
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_duckdb_writes_a_bulk_commit_once_not_through_its_log(tmp_path: Path) -> None:
+    """A large commit goes straight to the file: the write-ahead log stays small, so the rows
+    are not written twice (into the log, then again at the checkpoint when the file closes)."""
+    path = tmp_path / "warehouse.duckdb"
+    rows = 60_000  # fewer than one DuckDB row group: such a commit would be logged in full
+    frame = pl.DataFrame(
+        {
+            "id": range(rows),
+            "raw": [f'{{"record": {i}, "text": "{"x" * 200}"}}' for i in range(rows)],
+        }
+    )
+    wal = Path(f"{path}.wal")
+    with open_engine(parse_warehouse_url(f"duckdb:///{path}")) as engine:
+        assert engine.replace(TableRef("main", "unmatched"), frame) == rows
+        logged = wal.stat().st_size if wal.exists() else 0
+        assert logged < 1_000_000, f"{logged} bytes in the write-ahead log"
+    with open_engine(parse_warehouse_url(f"duckdb:///{path}")) as engine:
+        assert engine.count(TableRef("main", "unmatched")) == rows
