@@ -136,19 +136,20 @@ class PageStream:
         fetched = 0  # records served so far (duplicates included): the next offset
         kept = 0  # records kept so far: what max_records counts
 
-        def ask(offset: int, kept: int) -> tuple[int, Future[pl.DataFrame]]:
+        def fetch(body: dict[str, Any]) -> tuple[pl.DataFrame, PageIds | None]:
+            page = self.client.query_frame(self.object_name, body, schema=self.schema)
+            return page, page_ids(page, self.id_field)
+
+        def ask(offset: int, kept: int) -> tuple[int, Future[tuple[pl.DataFrame, PageIds | None]]]:
             remaining = None if self.max_records is None else self.max_records - kept
             # Ask for one record past the cap so truncation is known, not guessed.
             limit = page_size if remaining is None else min(page_size, remaining + 1)
-            body = self._body(limit, offset)
-            return limit, self.client.fetch_async(
-                self.client.query_frame, self.object_name, body, schema=self.schema
-            )
+            return limit, self.client.fetch_async(fetch, self._body(limit, offset))
 
         limit, pending = ask(0, 0)
         try:
             while pending is not None:
-                page = pending.result()
+                page, ids = pending.result()
                 pending = None
                 served = page.height
                 fetched += served
@@ -156,7 +157,8 @@ class PageStream:
                 if remaining is not None and served > remaining:
                     self.truncated = True
                     page = page.head(remaining)
-                frame = self._dedupe(page)
+                    ids = page_ids(page, self.id_field)
+                frame = self._dedupe(page, ids)
                 kept += frame.height
                 if served >= limit and served and not frame.height:
                     self.stalled = True  # the same records again: more paging reads nothing new
@@ -188,7 +190,7 @@ class PageStream:
         body["offset"] = offset
         return body
 
-    def _dedupe(self, frame: pl.DataFrame) -> pl.DataFrame:
+    def _dedupe(self, frame: pl.DataFrame, ids: PageIds | None = None) -> pl.DataFrame:
         """Drop ids already served on an earlier page (and repeats within the page).
 
         Ids compare trimmed; a blank or missing id names no record, so such records are never
@@ -196,33 +198,57 @@ class PageStream:
         pages are remembered by the 64-bit hashes of their ids, which is cheap; only when a hash
         comes back (a record moved across a page boundary, or a collision) are the exact ids
         collected, and from then on compared exactly.
+
+        ``ids`` is the page's :func:`page_ids`, worked out on the fetch thread while the caller
+        was busy with the page before: in the common case (no repeat) what is left here is two
+        set operations, with no work handed to Polars.
         """
-        if self.id_field is None or not frame.height:
+        if ids is None:
+            ids = page_ids(frame, self.id_field)
+        if ids is None:
             return frame
-        text = pl.col(self.id_field).cast(pl.String).str.strip_chars()
-        ids = frame.select(pl.when(text != "").then(text)).to_series()
-        present = ids.is_not_null()
-        named = ids.filter(present)
-        keep = ~present | ids.is_first_distinct()
         if self._seen is None:
-            hashes = named.hash().to_list()
-            if self._seen_hashes.isdisjoint(hashes):
-                self._seen_hashes.update(hashes)
-                self._seen_ids.append(named)
-                if keep.all():
+            if self._seen_hashes.isdisjoint(ids.hashes):
+                self._seen_hashes.update(ids.hashes)
+                self._seen_ids.append(ids.named)
+                if ids.unique:
                     return frame  # the common case: nothing to drop, nothing to copy
-                fresh = frame.filter(keep)
+                fresh = frame.filter(ids.keep)
                 self.duplicates += frame.height - fresh.height
                 return fresh
             self._seen = set(pl.concat(self._seen_ids).to_list()) if self._seen_ids else set()
             self._seen_hashes, self._seen_ids = set(), []
-        named_list = named.to_list()
+        keep = ids.keep
+        named_list = ids.named.to_list()
         if not self._seen.isdisjoint(named_list):  # rare: a record moved across a page boundary
-            keep = keep & pl.Series([i is None or i not in self._seen for i in ids.to_list()])
+            keep = keep & pl.Series([i is None or i not in self._seen for i in ids.ids.to_list()])
         fresh = frame.filter(keep)
         self.duplicates += frame.height - fresh.height
         self._seen.update(named_list)
         return fresh
+
+
+@dataclass(frozen=True)
+class PageIds:
+    """The ids of one page, as :meth:`PageStream._dedupe` compares them."""
+
+    ids: pl.Series  # each record's id, trimmed; null when blank or missing
+    named: pl.Series  # the ids that are present
+    keep: pl.Series  # first occurrence within the page, or no id at all
+    unique: bool  # whether ``keep`` keeps every record
+    hashes: list[int]  # the 64-bit hashes of ``named``
+
+
+def page_ids(frame: pl.DataFrame, id_field: str | None) -> PageIds | None:
+    """A page's :class:`PageIds` (``None``: the query names no id field, or the page is empty)."""
+    if id_field is None or not frame.height:
+        return None
+    text = pl.col(id_field).cast(pl.String).str.strip_chars()
+    ids = frame.select(pl.when(text != "").then(text)).to_series()
+    present = ids.is_not_null()
+    named = ids.filter(present)
+    keep = ~present | ids.is_first_distinct()
+    return PageIds(ids, named, keep, bool(keep.all()), named.hash().to_list())
 
 
 def _settle(future: Future[Any]) -> None:
