@@ -17,6 +17,21 @@ def test_nul_is_refused_and_nothing_changes(target: WarehouseTarget, schema: str
         assert sorted(engine.read(table)["id"].to_list()) == [1, 2]
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["\x00", "ab\x00", "a long value with a NUL \x00 past its first twelve bytes"],
+    ids=["alone", "short", "long"],
+)
+def test_nul_is_found_in_short_and_long_values(
+    target: WarehouseTarget, schema: str, value: str
+) -> None:
+    """Short values sit inside Arrow's string views, long ones in their data buffers."""
+    table = TableRef(schema, "views")
+    frame = pl.DataFrame({"id": [1, 2, 3], "text": ["x" * 40, value, None]})
+    with open_engine(target) as engine, pytest.raises(WarehouseError, match=r"views\.text"):
+        engine.replace(table, frame)
+
+
 def test_bytes_outside_a_sliced_frame_do_not_count(target: WarehouseTarget, schema: str) -> None:
     table = TableRef(schema, "sliced")
     frame = pl.DataFrame({"id": list(range(6)), "text": ["z\x00z", *["fine"] * 5]})
