@@ -25,7 +25,8 @@ def test_nul_is_refused_and_nothing_changes(target: WarehouseTarget, schema: str
 def test_nul_is_found_in_short_and_long_values(
     target: WarehouseTarget, schema: str, value: str
 ) -> None:
-    """Short values sit inside Arrow's string views, long ones in their data buffers."""
+    """Wherever the NUL sits: Arrow lays short and long values out differently (inline in a
+    string view, or in a data buffer), and the DuckDB engine searches the value bytes in place."""
     table = TableRef(schema, "views")
     frame = pl.DataFrame({"id": [1, 2, 3], "text": ["x" * 40, value, None]})
     with open_engine(target) as engine, pytest.raises(WarehouseError, match=r"views\.text"):
