@@ -433,6 +433,17 @@ def test_max_records_truncates_and_says_so(clock: FakeClock) -> None:
 
 
 @respx.mock
+def test_a_page_cut_at_max_records_drops_its_repeats_within_the_cut(clock: FakeClock) -> None:
+    # page size 3, cap 5: the second call has room for 2 and gets 3; the part kept (s3, s3)
+    # repeats s3, and s4 lies past the cap
+    second = [*rows(3, 4), *rows(3, 4), *rows(4, 5)]
+    respx.post(QUERY).mock(side_effect=[ok(rows(0, 3)), ok(second)])
+    frame, stream = collect(make_client(clock), max_records=5)
+    assert frame["Subject"].to_list() == ["s0", "s1", "s2", "s3"]
+    assert stream.truncated and stream.duplicates == 1
+
+
+@respx.mock
 def test_max_records_not_reached_is_not_truncated(clock: FakeClock) -> None:
     respx.post(QUERY).mock(side_effect=[ok(rows(0, 3)), ok(rows(3, 4))])
     frame, stream = collect(make_client(clock), max_records=10)
